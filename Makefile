@@ -1,0 +1,50 @@
+# xborder: one Makefile as the entry point. `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha256sum | cut -c1-12)
+export XBORDER_HOME ?= $(CURDIR)/data
+export AIRFLOW_HOME ?= $(CURDIR)/airflow_home
+PYTEST_ARGS ?=
+
+.PHONY: help install test lint demo bench airflow lock clean browser
+
+help:  ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check uv==0.13.8
+	$(BIN)/uv pip install --python $(PY) --quiet -r requirements.lock
+	$(BIN)/uv pip install --python $(PY) --quiet --no-deps -e .
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+install: $(STAMP)  ## create .venv and install the pinned dependencies (reused when unchanged)
+
+browser:  ## headless Chromium for the report and Data Docs tests (Debian package)
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+lint: install  ## ruff (incl. Airflow 3 rules AIR3)
+	$(BIN)/ruff check .
+
+test: install browser  ## install everything and run the whole test suite
+	$(BIN)/ruff check .
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+demo: install  ## generate sample data, run the real Airflow DAGs over it, print where things are
+	$(BIN)/xborder demo
+
+bench: install  ## benchmark the pipeline against a plain DuckDB reference
+	$(BIN)/xborder bench
+
+airflow: install  ## airflow standalone with the project's DAGs (Ctrl-C stops it)
+	$(PY) -m pipelines.airflow_standalone
+
+lock:  ## re-pin requirements.lock from requirements.in
+	$(BIN)/uv pip compile requirements.in -o requirements.lock --python-version 3.11 --no-header
+
+clean:  ## remove generated data (keeps .venv)
+	rm -rf data airflow_home

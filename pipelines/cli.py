@@ -1,0 +1,65 @@
+"""The ``xborder`` command line (also ``python -m pipelines``).
+
+Each subcommand lives in ``pipelines/commands/<name>.py`` as a function ``command``; heavy
+imports happen inside it so that ``xborder --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+
+import typer
+
+HELP = """xborder: UK/EU goods to Chinese consumers, tracked against the EUR 2.2 bn target.
+
+Typical session:
+
+  xborder generate --order-lines 100000   # sample landing files under $XBORDER_HOME/landing
+
+  xborder run                             # load every new landed file into the warehouse
+
+  xborder report                          # the export-tracking report (HTML)
+
+  xborder sql "SELECT * FROM marts.export_progress_daily LIMIT 5"
+
+Settings come from XBORDER_* environment variables (XBORDER_HOME, default ./data).
+"""
+
+# Subcommands in the order they appear in --help.
+COMMANDS = ("generate", "run", "report", "quality", "sql", "bench", "demo", "contract", "db")
+
+app = typer.Typer(
+    help=HELP,
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
+)
+
+
+def _register() -> None:
+    for name in COMMANDS:
+        module_name = f"pipelines.commands.{name}"
+        if importlib.util.find_spec(module_name) is None:
+            continue
+        module = importlib.import_module(module_name)
+        if isinstance(getattr(module, "app", None), typer.Typer):
+            app.add_typer(module.app, name=name)
+        else:
+            app.command(name)(module.command)
+
+
+_register()
+
+
+def main() -> None:
+    """Entry point: run the app; known pipeline errors exit 1 with a message, not a traceback."""
+    from pipelines.errors import UserFacingError
+
+    try:
+        app()
+    except UserFacingError as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        sys.exit(1)

@@ -1,0 +1,205 @@
+"""Contracts: one YAML file per supplier layout, channel or master file (``contracts/``).
+
+A contract says how to read a landed file (format, delimiter, decimal mark, encoding, sheet,
+JSON shape) and how its columns map to the canonical fields. Onboarding a new layout is a new
+contract file, no code. Contracts are loaded with ``yaml.safe_load`` and checked on load.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from pipelines.errors import UserFacingError
+
+FORMATS = {"csv", "xlsx", "json", "jsonl", "parquet"}
+ENCODINGS = {"utf-8", "utf-8-sig", "cp1252", "latin-1"}
+FEEDS = {"catalogues", "sales", "suppliers"}
+EVENT_TYPE_MODES = {"column", "negative_quantity", "id_prefix"}
+WEIGHT_UNITS = {"g": "0.001", "kg": "1", "lb": "0.45359237"}
+
+CANONICAL_FIELDS: dict[str, tuple[str, ...]] = {
+    "catalogues": (
+        "supplier_sku",
+        "gtin",
+        "title",
+        "brand",
+        "category",
+        "hs_code",
+        "country_of_origin",
+        "unit_price",
+        "currency",
+        "unit_weight",
+    ),
+    "sales": (
+        "event_id",
+        "event_type",
+        "event_ts",
+        "order_id",
+        "line_id",
+        "supplier_id",
+        "supplier_sku",
+        "quantity",
+        "unit_price",
+        "currency",
+        "discount",
+        "ship_to_country",
+        "ship_to_region",
+    ),
+    "suppliers": ("supplier_id", "legal_name", "country", "vat_id", "currency"),
+}
+REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
+    "catalogues": ("supplier_sku", "title", "hs_code", "country_of_origin", "unit_price", "currency"),
+    "sales": ("event_id", "event_ts", "order_id", "line_id", "quantity"),
+    "suppliers": ("supplier_id", "legal_name", "country", "currency"),
+}
+
+
+class ContractError(UserFacingError, ValueError):
+    """A contract file, or a landed file checked against it, is invalid."""
+
+
+@dataclass(frozen=True)
+class Contract:
+    """A parsed contract file."""
+
+    name: str
+    path: Path
+    feed: str
+    format: str
+    file_glob: str
+    columns: dict[str, str]
+    defaults: dict[str, str] = field(default_factory=dict)
+    description: str = ""
+    suppliers: tuple[str, ...] = ()
+    channel: str | None = None
+    delimiter: str = ","
+    decimal: str = "."
+    encoding: str = "utf-8"
+    quote: str = '"'
+    sheet: str | None = None
+    json_records_path: str | None = None
+    weight_unit: str = "kg"
+    hs_code_format: str = "digits"
+    timestamp_format: str | None = None
+    timezone: str = "UTC"
+    event_types: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def source_columns(self) -> list[str]:
+        """The file columns the contract maps (in canonical order)."""
+        return list(dict.fromkeys(self.columns.values()))
+
+    @property
+    def weight_factor(self) -> str:
+        """Multiplier from the file's weight unit to kg, as an exact decimal string."""
+        return WEIGHT_UNITS[self.weight_unit]
+
+
+def _require(cond: bool, path: Path, message: str) -> None:
+    if not cond:
+        raise ContractError(f"contract {path}: {message}")
+
+
+def load_contract(path: Path) -> Contract:
+    """Parse and check one contract file; errors name the file and the field."""
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ContractError(f"contract {path}: not valid YAML: {exc}") from exc
+    _require(isinstance(doc, dict), path, "must be a mapping")
+    feed = doc.get("feed")
+    _require(feed in FEEDS, path, f"feed must be one of {sorted(FEEDS)}, got {feed!r}")
+    fmt = doc.get("format")
+    _require(fmt in FORMATS, path, f"format must be one of {sorted(FORMATS)}, got {fmt!r}")
+    columns = doc.get("columns") or {}
+    defaults = {k: str(v) for k, v in (doc.get("defaults") or {}).items()}
+    _require(isinstance(columns, dict), path, "columns must map canonical field -> file column")
+    known = set(CANONICAL_FIELDS[feed])
+    unknown = (set(columns) | set(defaults)) - known
+    _require(not unknown, path, f"unknown canonical fields {sorted(unknown)}; known: {sorted(known)}")
+    missing = [f for f in REQUIRED_FIELDS[feed] if f not in columns and f not in defaults]
+    _require(not missing, path, f"required fields neither mapped nor defaulted: {missing}")
+    csv = doc.get("csv") or {}
+    encoding = str(csv.get("encoding", "utf-8")).lower().replace("_", "-")
+    encoding = {"utf8": "utf-8", "latin1": "latin-1", "iso-8859-1": "latin-1"}.get(encoding, encoding)
+    _require(encoding in ENCODINGS, path, f"csv.encoding must be one of {sorted(ENCODINGS)}")
+    decimal = str(csv.get("decimal", "."))
+    _require(decimal in {".", ","}, path, "csv.decimal must be '.' or ','")
+    units = doc.get("units") or {}
+    weight_unit = str(units.get("weight", "kg"))
+    _require(weight_unit in WEIGHT_UNITS, path, f"units.weight must be one of {sorted(WEIGHT_UNITS)}")
+    ts = doc.get("timestamp") or {}
+    event_types = doc.get("event_types") or {}
+    if feed == "sales":
+        _require(bool(doc.get("channel")), path, "sales contracts need a channel")
+        mode = event_types.get("mode")
+        _require(
+            mode in EVENT_TYPE_MODES, path, f"event_types.mode must be one of {sorted(EVENT_TYPE_MODES)}"
+        )
+        if mode == "column":
+            _require("event_type" in columns, path, "event_types.mode column needs columns.event_type")
+            _require(isinstance(event_types.get("values"), dict), path, "event_types.values needed")
+        if mode == "negative_quantity":
+            _require(
+                event_types.get("negative_as") in {"cancel", "return"},
+                path,
+                "event_types.negative_as must be cancel or return",
+            )
+        if mode == "id_prefix":
+            _require(isinstance(event_types.get("prefixes"), dict), path, "event_types.prefixes needed")
+        _require(bool(ts.get("format")), path, "timestamp.format needed (or 'native')")
+    json_opts = doc.get("json") or {}
+    return Contract(
+        name=str(doc.get("name") or path.stem),
+        path=path,
+        feed=feed,
+        format="jsonl" if fmt == "json" and json_opts.get("lines") else fmt,
+        file_glob=str(doc.get("file_glob") or "*"),
+        columns={str(k): str(v) for k, v in columns.items()},
+        defaults=defaults,
+        description=str(doc.get("description") or ""),
+        suppliers=tuple(str(s) for s in doc.get("suppliers") or ()),
+        channel=doc.get("channel"),
+        delimiter=str(csv.get("delimiter", ",")),
+        decimal=decimal,
+        encoding=encoding,
+        quote=str(csv.get("quote", '"')),
+        sheet=(doc.get("xlsx") or {}).get("sheet"),
+        json_records_path=json_opts.get("records_path"),
+        weight_unit=weight_unit,
+        hs_code_format=str(doc.get("hs_code_format", "digits")),
+        timestamp_format=ts.get("format"),
+        timezone=str(ts.get("timezone", "UTC")),
+        event_types=event_types,
+    )
+
+
+def load_contracts(contracts_dir: Path, feed: str) -> list[Contract]:
+    """All contracts of a feed (``catalogues`` -> ``contracts/catalogues/*.yml``)."""
+    folder = {"catalogues": "catalogues", "sales": "channels", "suppliers": "suppliers"}[feed]
+    contracts = [load_contract(p) for p in sorted((contracts_dir / folder).glob("*.yml"))]
+    for c in contracts:
+        _require(c.feed == feed, c.path, f"lives under {folder}/ but says feed {c.feed!r}")
+    return contracts
+
+
+def supplier_contracts(contracts: list[Contract]) -> dict[str, Contract]:
+    """supplier_id -> its catalogue contract; a supplier listed twice is an error."""
+    by_supplier: dict[str, Contract] = {}
+    for c in contracts:
+        for supplier in c.suppliers:
+            if supplier in by_supplier:
+                raise ContractError(
+                    f"supplier {supplier} is listed in {by_supplier[supplier].path} and {c.path}"
+                )
+            by_supplier[supplier] = c
+    return by_supplier
+
+
+def channel_contracts(contracts: list[Contract]) -> dict[str, Contract]:
+    """channel -> its contract."""
+    return {str(c.channel): c for c in contracts}

@@ -1,0 +1,1 @@
+"""Loading landed files into raw and core, one module per feed."""

@@ -1,0 +1,104 @@
+"""The pipeline's steps, shared by ``xborder run`` and the Airflow DAGs (one code path).
+
+Each step opens the warehouse itself (one writer at a time), records itself in
+``audit.runs`` and returns a JSON-serialisable summary (Airflow passes these as XCom).
+Feeds run in dependency order: reference dims, suppliers, FX, catalogues, then sales.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+
+from pipelines.ledger import FeedSummary, new_batch_id
+from pipelines.settings import Settings, get_settings
+from pipelines.warehouse import migrate, session
+
+FEEDS = ("reference", "suppliers", "fx", "catalogues", "sales")
+# description, done, total: a hook the CLI binds to a rich progress bar.
+ProgressHook = Callable[[str, int, int], None]
+
+
+@contextmanager
+def recorded_run(
+    command: str, settings: Settings | None = None, run_id: str | None = None
+) -> Iterator[tuple[duckdb.DuckDBPyConnection, str, dict[str, Any]]]:
+    """A migrated writer connection plus a run id, logged to ``audit.runs`` (status, detail)."""
+    settings = settings or get_settings()
+    run_id = run_id or new_batch_id()
+    detail: dict[str, Any] = {}
+    with session(settings=settings) as con:
+        migrate(con, settings.sql_dir)
+        con.execute(
+            "INSERT OR REPLACE INTO audit.runs (run_id, command, started_at, status) "
+            "VALUES (?, ?, ?, 'running')",
+            [run_id, command, datetime.now(UTC).replace(tzinfo=None)],
+        )
+        status = "failed"
+        try:
+            yield con, run_id, detail
+            status = "success"
+        finally:
+            con.execute(
+                "UPDATE audit.runs SET finished_at = ?, status = ?, detail = ? WHERE run_id = ?",
+                [datetime.now(UTC).replace(tzinfo=None), status, json.dumps(detail, default=str), run_id],
+            )
+
+
+def ingest_feed(
+    feed: str,
+    units: list[str] | None = None,
+    *,
+    settings: Settings | None = None,
+    progress: ProgressHook | None = None,
+    run_id: str | None = None,
+) -> FeedSummary:
+    """Load the new landed files of one feed (optionally only some suppliers or channels)."""
+    settings = settings or get_settings()
+    with recorded_run(f"ingest:{feed}", settings, run_id) as (con, batch_id, detail):
+        summary = _load(feed, con, settings, batch_id, units, progress)
+        detail.update(summary.to_dict())
+    return summary
+
+
+def _load(
+    feed: str,
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    batch_id: str,
+    units: list[str] | None,
+    progress: ProgressHook | None,
+) -> FeedSummary:
+    if feed == "reference":
+        from pipelines.ingest.reference import load_reference
+
+        return load_reference(con, settings)
+    if feed == "suppliers":
+        from pipelines.ingest.suppliers import load_suppliers
+
+        return load_suppliers(con, settings, batch_id)
+    if feed == "fx":
+        from pipelines.ingest.fx import load_fx
+
+        return load_fx(con, settings, batch_id)
+    if feed == "catalogues":
+        from pipelines.ingest.catalogues import load_catalogues
+
+        return load_catalogues(con, settings, batch_id, suppliers=units, progress=progress)
+    if feed == "sales":
+        from pipelines.ingest.sales import load_sales
+
+        return load_sales(con, settings, batch_id, channels=units, progress=progress)
+    raise ValueError(f"unknown feed {feed!r}; feeds: {', '.join(FEEDS)}")
+
+
+def ingest_all(
+    *, settings: Settings | None = None, progress: ProgressHook | None = None
+) -> dict[str, FeedSummary]:
+    """Every feed, in dependency order."""
+    return {feed: ingest_feed(feed, settings=settings, progress=progress) for feed in FEEDS}

@@ -1,0 +1,79 @@
+"""One settings object for the CLI, the DAGs and the tests.
+
+Every field can be set by an environment variable with the ``XBORDER_`` prefix, e.g.
+``XBORDER_HOME=/srv/xborder``. Paths under ``home`` are derived unless set explicitly.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+class Settings(BaseSettings):
+    """Runtime configuration (``XBORDER_*`` environment variables)."""
+
+    model_config = SettingsConfigDict(env_prefix="XBORDER_", extra="ignore")
+
+    home: Path = Field(Path("data"), description="Root of everything generated.")
+    landing: Path | None = Field(None, description="Landing zone; default HOME/landing.")
+    warehouse: Path | None = Field(None, description="DuckDB file; default HOME/warehouse.duckdb.")
+    contracts_dir: Path = REPO_ROOT / "contracts"
+    targets_file: Path | None = Field(
+        None, description="Targets; default HOME/targets.sample.yml if generated, else targets.yml."
+    )
+    reference_dir: Path = REPO_ROOT / "reference"
+    sql_dir: Path = REPO_ROOT / "sql"
+    gx_dir: Path = REPO_ROOT / "great_expectations"
+    lock_timeout_s: float = Field(30.0, description="How long to wait for the warehouse lock.")
+    fx_lookback_days: int = 7
+    threads: int | None = Field(None, description="DuckDB threads; default all cores.")
+    memory_limit: str | None = Field(None, description="DuckDB memory_limit, e.g. '8GB'.")
+
+    @property
+    def landing_dir(self) -> Path:
+        return (self.landing or self.home / "landing").resolve()
+
+    @property
+    def warehouse_path(self) -> Path:
+        return (self.warehouse or self.home / "warehouse.duckdb").resolve()
+
+    @property
+    def targets_path(self) -> Path:
+        """The targets in force: explicit, else the generated sample's scaled copy, else the repo's."""
+        if self.targets_file:
+            return self.targets_file.resolve()
+        sample = self.home / "targets.sample.yml"
+        return sample.resolve() if sample.exists() else REPO_ROOT / "targets.yml"
+
+    @property
+    def snapshot_dir(self) -> Path:
+        return (self.home / "snapshot").resolve()
+
+    @property
+    def reports_dir(self) -> Path:
+        return (self.home / "reports").resolve()
+
+    @property
+    def quarantine_dir(self) -> Path:
+        return (self.home / "quarantine").resolve()
+
+    @property
+    def gx_output_dir(self) -> Path:
+        return (self.home / "quality").resolve()
+
+
+@cache
+def get_settings() -> Settings:
+    """The process-wide settings (read once from the environment)."""
+    return Settings()
+
+
+def reset_settings() -> None:
+    """Forget cached settings (tests change ``XBORDER_*`` between cases)."""
+    get_settings.cache_clear()
