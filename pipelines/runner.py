@@ -102,3 +102,81 @@ def ingest_all(
 ) -> dict[str, FeedSummary]:
     """Every feed, in dependency order."""
     return {feed: ingest_feed(feed, settings=settings, progress=progress) for feed in FEEDS}
+
+
+def pending_units(feed: str, *, settings: Settings | None = None) -> list[str]:
+    """Suppliers (catalogues) or channels (sales) that have landed files not yet in the ledger.
+
+    The Airflow DAGs map one task per returned unit.
+    """
+    from pipelines.ingest.discovery import pending_units as discover_pending
+
+    settings = settings or get_settings()
+    with session(settings=settings) as con:
+        migrate(con, settings.sql_dir)
+        return discover_pending(con, settings, feed)
+
+
+def refresh_marts(*, settings: Settings | None = None, run_id: str | None = None) -> dict[str, Any]:
+    """Rebuild the marts from core for every target in ``targets.yml``."""
+    from pipelines.marts import build_marts
+
+    settings = settings or get_settings()
+    with recorded_run("marts", settings, run_id) as (con, _, detail):
+        detail.update(build_marts(con, settings))
+    return detail
+
+
+def quality_gate(
+    stage: str, *, settings: Settings | None = None, run_id: str | None = None
+) -> dict[str, Any]:
+    """Run the Great Expectations gate of a stage (fx, catalogues, sales, core, marts).
+
+    A failed critical expectation raises ``QualityGateFailed`` (nothing is published).
+    """
+    from pipelines.quality.gates import run_gate
+
+    settings = settings or get_settings()
+    with recorded_run(f"quality:{stage}", settings, run_id) as (con, rid, detail):
+        detail.update(run_gate(con, stage, settings, rid).to_dict())
+    return detail
+
+
+def publish_snapshot(*, settings: Settings | None = None, run_id: str | None = None) -> str:
+    """Publish the analysts' read-only snapshot (atomic switch); return its path."""
+    from pipelines.snapshot import publish
+
+    settings = settings or get_settings()
+    with recorded_run("publish", settings, run_id) as (con, _, detail):
+        path = publish(con, settings)
+        detail["snapshot"] = str(path)
+    return str(path)
+
+
+def write_reports(*, settings: Settings | None = None) -> dict[str, str]:
+    """The export-tracking report and the Data Docs, from the published snapshot."""
+    from pipelines.quality.docs import build_data_docs
+    from pipelines.report import write_report
+
+    settings = settings or get_settings()
+    return {"report": str(write_report(settings)), "data_docs": str(build_data_docs(settings))}
+
+
+def build(*, settings: Settings | None = None, progress: ProgressHook | None = None) -> dict[str, Any]:
+    """Marts, quality gates on core and marts, publish, reports: what follows every ingest."""
+    settings = settings or get_settings()
+    steps: list[tuple[str, Callable[[], Any]]] = [
+        ("marts", lambda: refresh_marts(settings=settings)),
+        ("quality core", lambda: quality_gate("core", settings=settings)),
+        ("quality marts", lambda: quality_gate("marts", settings=settings)),
+        ("publish", lambda: publish_snapshot(settings=settings)),
+        ("reports", lambda: write_reports(settings=settings)),
+    ]
+    results: dict[str, Any] = {}
+    for done, (name, step) in enumerate(steps):
+        if progress:
+            progress(name, done, len(steps))
+        results[name] = step()
+    if progress:
+        progress("done", len(steps), len(steps))
+    return results
