@@ -48,6 +48,9 @@ def test_half_cent_ties_round_to_even(con: duckdb.DuckDBPyConnection) -> None:
         # a tie through a non-trivial rate: 1.00005 * 2 = 2.0001 ... use 0.0125 * 0.8 = 0.01 exact
         ("0.0100", "0.8"): "0.01",  # 0.0125 -> 0.01
         ("0.0300", "0.8"): "0.04",  # 0.0375 -> 0.04
+        # large amounts must not overflow: 100,000,012.50 / 2500 = 40,000.005 -> 40,000.00
+        ("100000012.5000", "2500"): "40000.00",
+        ("99999999999999.9999", "0.000001"): "99999999999999999900.00",
     }
     for (amount, rate), expected in cases.items():
         assert sql_eur(con, Decimal(amount), Decimal(rate)) == Decimal(expected), (amount, rate)

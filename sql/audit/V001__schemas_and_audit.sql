@@ -18,8 +18,8 @@ CREATE OR REPLACE MACRO core.div_half_even(n, d) AS (
 -- half to even. Returns DECIMAL(38,2).
 CREATE OR REPLACE MACRO core.to_eur(amount, rate) AS (
     core.div_half_even(
-        round(amount * 1000000)::HUGEINT * 100,
-        round(rate * 1000000)::HUGEINT
+        round(amount::DECIMAL(38, 6) * 1000000)::HUGEINT * 100,
+        round(rate::DECIMAL(38, 6) * 1000000)::HUGEINT
     )::DECIMAL(38, 0) * 0.01::DECIMAL(3, 2)
 );
 
