@@ -33,7 +33,7 @@ COMMANDS = ("generate", "run", "report", "quality", "sql", "bench", "demo", "con
 app = typer.Typer(
     help=HELP,
     no_args_is_help=True,
-    rich_markup_mode="rich",
+    rich_markup_mode="markdown",
     pretty_exceptions_show_locals=False,
     add_completion=False,
 )
