@@ -59,7 +59,11 @@ REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
 
 
 class ContractError(UserFacingError, ValueError):
-    """A contract file, or a landed file checked against it, is invalid."""
+    """A contract file, or a landed file checked against it, is invalid (``line``: where)."""
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line
 
 
 @dataclass(frozen=True)

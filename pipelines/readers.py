@@ -31,7 +31,8 @@ def _decode(path: Path, encoding: str) -> bytes:
         line = data.count(b"\n", 0, exc.start) + 1
         raise ContractError(
             f"{path}: line {line}: not valid {encoding} (byte {data[exc.start]:#04x} at "
-            f"offset {exc.start}); rule: csv.encoding"
+            f"offset {exc.start}); rule: csv.encoding",
+            line,
         ) from exc
     return text.encode("utf-8")
 
@@ -63,11 +64,11 @@ def _read_json(path: Path, c: Contract) -> pl.DataFrame:
     try:
         doc = json.loads(_decode(path, c.encoding))
     except json.JSONDecodeError as exc:
-        raise ContractError(f"{path}: line {exc.lineno}: not valid JSON: {exc.msg}") from exc
+        raise ContractError(f"{path}: line {exc.lineno}: not valid JSON: {exc.msg}", exc.lineno) from exc
     records = doc.get(c.json_records_path) if c.json_records_path and isinstance(doc, dict) else doc
     if not isinstance(records, list):
         where = f"key {c.json_records_path!r}" if c.json_records_path else "top level"
-        raise ContractError(f"{path}: line 1: expected an array of records at {where}; rule: json")
+        raise ContractError(f"{path}: line 1: expected an array of records at {where}; rule: json", 1)
     frame = pl.from_dicts(records, infer_schema_length=None) if records else pl.DataFrame()
     return frame.with_row_index(LINE, offset=1)
 
@@ -124,7 +125,8 @@ def read_landed(path: Path, contract: Contract) -> pl.DataFrame:
         header = sorted(present - {LINE})
         raise ContractError(
             f"{path}: line 1: column(s) {', '.join(missing)} required by contract "
-            f"{contract.name} not found; the file has {header}; rule: columns"
+            f"{contract.name} not found; the file has {header}; rule: columns",
+            1,
         )
     frame = _as_text(frame)
     sources = contract.source_columns
