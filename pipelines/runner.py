@@ -17,7 +17,7 @@ import duckdb
 
 from pipelines.ledger import FeedSummary, new_batch_id
 from pipelines.settings import Settings, get_settings
-from pipelines.warehouse import migrate, session
+from pipelines.warehouse import migrate, session, transaction
 
 FEEDS = ("reference", "suppliers", "fx", "catalogues", "sales")
 # description, done, total: a hook the CLI binds to a rich progress bar.
@@ -61,7 +61,11 @@ def ingest_feed(
     """Load the new landed files of one feed (optionally only some suppliers or channels)."""
     settings = settings or get_settings()
     with recorded_run(f"ingest:{feed}", settings, run_id) as (con, batch_id, detail):
-        summary = _load(feed, con, settings, batch_id, units, progress)
+        if feed == "sales":  # commits chunk by chunk itself
+            summary = _load(feed, con, settings, batch_id, units, progress)
+        else:
+            with transaction(con):
+                summary = _load(feed, con, settings, batch_id, units, progress)
         detail.update(summary.to_dict())
     return summary
 

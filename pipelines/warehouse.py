@@ -144,3 +144,15 @@ def bootstrap(settings: Settings | None = None) -> list[Migration]:
     """Create or upgrade the warehouse file; return the migrations applied now."""
     with session(settings=settings) as con:
         return migrate(con, (settings or get_settings()).sql_dir)
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """All or nothing: a failure rolls back everything done inside the block."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")

@@ -162,13 +162,20 @@ def finish(
     loaded: pl.DataFrame,
     quarantined: pl.DataFrame,
     duplicate: pl.DataFrame,
+    extra_quarantined: pl.DataFrame | None = None,
 ) -> list[FileOutcome]:
-    """Quarantine the bad rows and rejected files, write the ledger, add to ``summary``."""
+    """Quarantine the bad rows and rejected files, write the ledger, add to ``summary``.
+
+    ``extra_quarantined`` rows were already written to quarantine by the feed; they are counted.
+    """
     if quarantined.height:
         quarantine(con, quarantine_frame(quarantined, feed), batch_id)
     if batch.rejections:
         quarantine(con, pl.DataFrame(batch.rejections), batch_id)
-    outcomes = fill_counts(batch, loaded, quarantined, duplicate)
+    counted = quarantined
+    if extra_quarantined is not None and extra_quarantined.height:
+        counted = pl.concat([quarantined.select("sha256"), extra_quarantined.select("sha256")])
+    outcomes = fill_counts(batch, loaded, counted, duplicate)
     record_files(con, outcomes, batch_id)
     for outcome in outcomes:
         summary.add(outcome)
