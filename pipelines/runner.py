@@ -61,13 +61,24 @@ def ingest_feed(
     """Load the new landed files of one feed (optionally only some suppliers or channels)."""
     settings = settings or get_settings()
     with recorded_run(f"ingest:{feed}", settings, run_id) as (con, batch_id, detail):
-        if feed == "sales":  # commits chunk by chunk itself
-            summary = _load(feed, con, settings, batch_id, units, progress)
-        else:
-            with transaction(con):
-                summary = _load(feed, con, settings, batch_id, units, progress)
+        summary = load_feed(feed, con, settings, batch_id, units, progress)
         detail.update(summary.to_dict())
     return summary
+
+
+def load_feed(
+    feed: str,
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    batch_id: str,
+    units: list[str] | None = None,
+    progress: ProgressHook | None = None,
+) -> FeedSummary:
+    """One feed's load on an open writer connection; all or nothing (sales: per chunk of files)."""
+    if feed == "sales":  # commits chunk by chunk itself
+        return _load(feed, con, settings, batch_id, units, progress)
+    with transaction(con):
+        return _load(feed, con, settings, batch_id, units, progress)
 
 
 def _load(

@@ -57,7 +57,8 @@ def hs_sections(path: Path) -> pl.DataFrame:
 
 def hs_codes(path: Path) -> pl.DataFrame:
     raw = pl.read_csv(path, infer_schema=False)
-    return raw.filter(pl.col("hscode") != "TOTAL").select(
+    # section TOTAL holds the statistical "not specified" codes 99/9999/999999, not goods
+    return raw.filter((pl.col("hscode") != "TOTAL") & (pl.col("section") != "TOTAL")).select(
         hs_code=pl.col("hscode"),
         level=pl.col("level").cast(pl.Int32),
         description=pl.col("description"),
