@@ -143,7 +143,16 @@ def write_sample_target(path: Path, summary: GenerateSummary, start: date, end: 
                     f"{TARGET_SHARE_OF_SAMPLE:.0%} of the sample's expected UK-origin sales to China "
                     f"(seed {summary.seed}), so progress against it behaves like the real target's."
                 ),
-            }
+            },
+            {
+                "id": "all_goods_to_cn",
+                "name": "All goods to Chinese consumers (any origin)",
+                "origin_countries": [],
+                "destination_countries": ["CN"],
+                "window_start": start,
+                "window_end": end,
+                "deadlines": {"stretch": stretch, "final": end},
+            },
         ]
     }
     header = "# Written by `xborder generate`: the default target scaled to the generated sample.\n"

@@ -1,0 +1,100 @@
+"""``xborder run``: load every new landed file, then build marts, gates, snapshot and reports."""
+
+from __future__ import annotations
+
+import typer
+
+from pipelines.runner import FEEDS
+
+
+def command(
+    feed: list[str] = typer.Option(
+        None, "--feed", "-f", help=f"Only these feeds ({', '.join(FEEDS)}); repeatable."
+    ),
+    ingest_only: bool = typer.Option(False, "--ingest-only", help="Load new files; skip the build."),
+    build_only: bool = typer.Option(
+        False, "--build-only", help="Skip loading; rebuild marts, gates, snapshot, reports."
+    ),
+) -> None:
+    """Load new landed files into the warehouse, then build what people read.
+
+    Each feed (reference dims, suppliers, FX, catalogues, sales) processes only files whose
+    checksum is not in audit.load_ledger, so re-running changes nothing. Bad rows go to
+    audit.quarantine with a reason; every file's rows balance in the ledger. The build then
+    refreshes the marts, runs the quality gates, publishes the analysts' snapshot and writes the
+    reports. The same steps run in Airflow (dags/).
+
+    Examples:
+
+      xborder run
+
+      xborder run --feed sales --ingest-only
+
+      xborder run --build-only
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from pipelines import runner
+
+    unknown = sorted(set(feed or []) - set(FEEDS))
+    if unknown:
+        raise typer.BadParameter(f"unknown feed(s) {unknown}; feeds: {', '.join(FEEDS)}")
+    console = Console()
+    summaries = []
+    with Progress(
+        TextColumn("[bold]{task.fields[step]}[/]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("", total=None, step="run")
+
+        def tick(description: str, done: int, total: int) -> None:
+            bar.update(task, description=description, completed=done, total=total)
+
+        if not build_only:
+            for name in [f for f in FEEDS if not feed or f in feed]:
+                bar.update(task, step=f"load {name}", completed=0, total=None, description="")
+                summaries.append(runner.ingest_feed(name, progress=tick))
+        built = None
+        if not ingest_only:
+            bar.update(task, step="build", completed=0, total=None, description="")
+            built = runner.build(progress=tick)
+    if summaries:
+        table = Table(title="Loaded", title_justify="left")
+        for col in (
+            "feed",
+            "files",
+            "rejected",
+            "rows read",
+            "loaded",
+            "quarantined",
+            "duplicate",
+            "EUR loaded",
+        ):
+            table.add_column(col, justify="left" if col == "feed" else "right")
+        for s in summaries:
+            table.add_row(
+                s.feed,
+                f"{s.files:,}",
+                f"{s.files_rejected:,}",
+                f"{s.rows_read:,}",
+                f"{s.rows_loaded:,}",
+                f"{s.rows_quarantined:,}",
+                f"{s.rows_duplicate:,}",
+                "" if s.eur_loaded is None else f"{s.eur_loaded:,.2f}",
+            )
+        console.print(table)
+        if any(s.rows_quarantined for s in summaries):
+            console.print(
+                'Quarantined rows and reasons: [bold]xborder sql "SELECT feed, reason, count(*) '
+                'FROM audit.quarantine GROUP BY ALL"[/]'
+            )
+    if built:
+        for step, result in built.items():
+            console.print(f"[green]✓[/] {step}: {result if isinstance(result, str) else ''}".rstrip(": "))
