@@ -141,9 +141,7 @@ def load_contract(path: Path) -> Contract:
     if feed == "sales":
         _require(bool(doc.get("channel")), path, "sales contracts need a channel")
         mode = event_types.get("mode")
-        _require(
-            mode in EVENT_TYPE_MODES, path, f"event_types.mode must be one of {sorted(EVENT_TYPE_MODES)}"
-        )
+        _require(mode in EVENT_TYPE_MODES, path, f"event_types.mode must be one of {sorted(EVENT_TYPE_MODES)}")
         if mode == "column":
             _require("event_type" in columns, path, "event_types.mode column needs columns.event_type")
             _require(isinstance(event_types.get("values"), dict), path, "event_types.values needed")
@@ -197,9 +195,7 @@ def supplier_contracts(contracts: list[Contract]) -> dict[str, Contract]:
     for c in contracts:
         for supplier in c.suppliers:
             if supplier in by_supplier:
-                raise ContractError(
-                    f"supplier {supplier} is listed in {by_supplier[supplier].path} and {c.path}"
-                )
+                raise ContractError(f"supplier {supplier} is listed in {by_supplier[supplier].path} and {c.path}")
             by_supplier[supplier] = c
     return by_supplier
 

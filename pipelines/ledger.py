@@ -53,9 +53,7 @@ def known_files(con: duckdb.DuckDBPyConnection, checksums: list[str]) -> set[str
     """The checksums among ``checksums`` already in the ledger."""
     if not checksums:
         return set()
-    rows = con.execute(
-        "SELECT sha256 FROM audit.load_ledger WHERE list_contains(?, sha256)", [checksums]
-    ).fetchall()
+    rows = con.execute("SELECT sha256 FROM audit.load_ledger WHERE list_contains(?, sha256)", [checksums]).fetchall()
     return {r[0] for r in rows}
 
 
@@ -94,10 +92,7 @@ def quarantine(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame, batch_id: str
     if rows.height == 0:
         return 0
     frame = rows.select(
-        [
-            (pl.col(c) if c in rows.columns else pl.lit(None)).cast(t).alias(c)
-            for c, t in QUARANTINE_COLUMNS.items()
-        ]
+        [(pl.col(c) if c in rows.columns else pl.lit(None)).cast(t).alias(c) for c, t in QUARANTINE_COLUMNS.items()]
     ).with_columns(batch_id=pl.lit(batch_id))
     return insert_frame(con, "audit.quarantine", frame)
 

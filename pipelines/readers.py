@@ -133,8 +133,7 @@ def read_landed(path: Path, contract: Contract) -> pl.DataFrame:
     raw = pl.struct([pl.col(s) for s in sources]).struct.json_encode().alias(RAW)
     blank = {src: pl.col(src).str.strip_chars() == "" for src in sources}
     mapped = [  # blank cells are missing values in every format
-        pl.when(blank[src]).then(None).otherwise(pl.col(src)).alias(field)
-        for field, src in contract.columns.items()
+        pl.when(blank[src]).then(None).otherwise(pl.col(src)).alias(field) for field, src in contract.columns.items()
     ]
     defaults = [
         pl.lit(value, dtype=pl.String).alias(field)

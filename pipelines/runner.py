@@ -35,8 +35,7 @@ def recorded_run(
     with session(settings=settings) as con:
         migrate(con, settings.sql_dir)
         con.execute(
-            "INSERT OR REPLACE INTO audit.runs (run_id, command, started_at, status) "
-            "VALUES (?, ?, ?, 'running')",
+            "INSERT OR REPLACE INTO audit.runs (run_id, command, started_at, status) VALUES (?, ?, ?, 'running')",
             [run_id, command, datetime.now(UTC).replace(tzinfo=None)],
         )
         status = "failed"
@@ -112,9 +111,7 @@ def _load(
     raise ValueError(f"unknown feed {feed!r}; feeds: {', '.join(FEEDS)}")
 
 
-def ingest_all(
-    *, settings: Settings | None = None, progress: ProgressHook | None = None
-) -> dict[str, FeedSummary]:
+def ingest_all(*, settings: Settings | None = None, progress: ProgressHook | None = None) -> dict[str, FeedSummary]:
     """Every feed, in dependency order."""
     return {feed: ingest_feed(feed, settings=settings, progress=progress) for feed in FEEDS}
 
@@ -142,9 +139,7 @@ def refresh_marts(*, settings: Settings | None = None, run_id: str | None = None
     return detail
 
 
-def quality_gate(
-    stage: str, *, settings: Settings | None = None, run_id: str | None = None
-) -> dict[str, Any]:
+def quality_gate(stage: str, *, settings: Settings | None = None, run_id: str | None = None) -> dict[str, Any]:
     """Run the Great Expectations gate of a stage (fx, catalogues, sales, core, marts).
 
     A failed critical expectation raises ``QualityGateFailed`` (nothing is published).

@@ -82,7 +82,5 @@ def load_targets(path: Path) -> list[Target]:
     try:
         return Targets.model_validate(doc).targets
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors(include_url=False)
-        )
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors(include_url=False))
         raise TargetsError(f"{path}: {problems}") from exc

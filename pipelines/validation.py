@@ -38,9 +38,7 @@ def vat_valid(vat: str, country: str) -> pl.Expr:
     expr = pl.lit(None, dtype=pl.Boolean)
     for code, pattern in VAT_PATTERNS.items():
         expr = pl.when(pl.col(country) == code).then(pl.col(vat).str.contains(pattern)).otherwise(expr)
-    return (
-        pl.when(pl.col(vat).is_null()).then(False).otherwise(expr.fill_null(pl.col(vat).str.len_chars() > 2))
-    )
+    return pl.when(pl.col(vat).is_null()).then(False).otherwise(expr.fill_null(pl.col(vat).str.len_chars() > 2))
 
 
 def first_failure(rules: list[tuple[str, str, pl.Expr]]) -> tuple[pl.Expr, pl.Expr]:

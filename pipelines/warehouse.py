@@ -88,8 +88,7 @@ def connect(
                 raise
             if time.monotonic() >= deadline:
                 raise WarehouseLocked(
-                    f"warehouse {path} is locked by another process "
-                    f"(waited {settings.lock_timeout_s:.0f}s): {exc}"
+                    f"warehouse {path} is locked by another process (waited {settings.lock_timeout_s:.0f}s): {exc}"
                 ) from exc
             time.sleep(delay)
             delay = min(delay * 2, 2.0)
@@ -121,9 +120,7 @@ def migrate(con: duckdb.DuckDBPyConnection, sql_dir: Path | None = None) -> list
     for migration in discover_migrations(sql_dir):
         if migration.version in applied:
             if applied[migration.version] != migration.checksum:
-                raise MigrationError(
-                    f"{migration.path} changed after it was applied; add a new version instead"
-                )
+                raise MigrationError(f"{migration.path} changed after it was applied; add a new version instead")
             continue
         con.execute("BEGIN")
         try:

@@ -28,9 +28,7 @@ def python_eur(amount: Decimal, rate: Decimal) -> Decimal:
 
 
 def sql_eur(con: duckdb.DuckDBPyConnection, amount: Decimal, rate: Decimal) -> Decimal:
-    return con.execute("SELECT core.to_eur(?::DECIMAL(18,4), ?::DECIMAL(18,6))", [amount, rate]).fetchall()[
-        0
-    ][0]
+    return con.execute("SELECT core.to_eur(?::DECIMAL(18,4), ?::DECIMAL(18,6))", [amount, rate]).fetchall()[0][0]
 
 
 def test_half_cent_ties_round_to_even(con: duckdb.DuckDBPyConnection) -> None:
@@ -57,9 +55,7 @@ def test_half_cent_ties_round_to_even(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def test_result_is_decimal_not_double(con: duckdb.DuckDBPyConnection) -> None:
-    kind = con.execute("SELECT typeof(core.to_eur(1.0::DECIMAL(18,4), 7.1234::DECIMAL(18,6)))").fetchall()[0][
-        0
-    ]
+    kind = con.execute("SELECT typeof(core.to_eur(1.0::DECIMAL(18,4), 7.1234::DECIMAL(18,6)))").fetchall()[0][0]
     assert kind == "DECIMAL(38,2)"
 
 

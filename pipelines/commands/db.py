@@ -43,14 +43,11 @@ def status_command() -> None:
     if settings.warehouse_path.exists():
         with session(read_only=True) as con:
             if con.execute(
-                "SELECT count(*) FROM duckdb_tables() WHERE schema_name='audit' "
-                "AND table_name='schema_migrations'"
+                "SELECT count(*) FROM duckdb_tables() WHERE schema_name='audit' AND table_name='schema_migrations'"
             ).fetchone()[0]:
                 applied = {
                     v: str(t)
-                    for v, t in con.execute(
-                        "SELECT version, applied_at FROM audit.schema_migrations"
-                    ).fetchall()
+                    for v, t in con.execute("SELECT version, applied_at FROM audit.schema_migrations").fetchall()
                 }
     table = Table("version", "name", "file", "applied at")
     for m in discover_migrations(settings.sql_dir):

@@ -21,9 +21,7 @@ def command(
     start: datetime = typer.Option("2018-07-01", formats=["%Y-%m-%d"], help="First sales day (UTC)."),
     end: datetime = typer.Option("2021-06-30", formats=["%Y-%m-%d"], help="Last sales day (UTC)."),
     out: Path | None = typer.Option(None, help="Landing folder; default $XBORDER_HOME/landing."),
-    suppliers: int | None = typer.Option(
-        None, min=1, max=44, help="Use only the first N of the 44 suppliers."
-    ),
+    suppliers: int | None = typer.Option(None, min=1, max=44, help="Use only the first N of the 44 suppliers."),
     skus_per_supplier: int = typer.Option(250, min=10, help="SKUs in each supplier's catalogue."),
 ) -> None:
     """Generate realistic sample landing files: suppliers, catalogues, ECB rates and sales events.

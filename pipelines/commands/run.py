@@ -8,9 +8,7 @@ from pipelines.runner import FEEDS
 
 
 def command(
-    feed: list[str] = typer.Option(
-        None, "--feed", "-f", help=f"Only these feeds ({', '.join(FEEDS)}); repeatable."
-    ),
+    feed: list[str] = typer.Option(None, "--feed", "-f", help=f"Only these feeds ({', '.join(FEEDS)}); repeatable."),
     ingest_only: bool = typer.Option(False, "--ingest-only", help="Load new files; skip the build."),
     build_only: bool = typer.Option(
         False, "--build-only", help="Skip loading; rebuild marts, gates, snapshot, reports."

@@ -53,9 +53,7 @@ def snapshot_frame(
         frame = frame.with_columns(pl.col("unit_weight").str.replace(".", ",", literal=True))
     if contract.hs_code_format == "dotted":
         frame = frame.with_columns(
-            hs_code=pl.concat_str(
-                [pl.col("hs_code").str.slice(0, 4), pl.lit("."), pl.col("hs_code").str.slice(4)]
-            )
+            hs_code=pl.concat_str([pl.col("hs_code").str.slice(0, 4), pl.lit("."), pl.col("hs_code").str.slice(4)])
         )
     if contract.format == "parquet":
         frame = frame.with_columns(
@@ -66,9 +64,7 @@ def snapshot_frame(
     return frame.select([pl.col(field).alias(source) for field, source in contract.columns.items()])
 
 
-def defect_rows(
-    rng: np.random.Generator, supplier: Supplier, snap: date, template: pl.DataFrame
-) -> pl.DataFrame:
+def defect_rows(rng: np.random.Generator, supplier: Supplier, snap: date, template: pl.DataFrame) -> pl.DataFrame:
     """One or two extra rows that break a rule (bad GTIN check digit, unknown HS code, no title)."""
     kind = int(rng.integers(0, 3))
     row = template.head(1).with_columns(
@@ -109,12 +105,7 @@ def write_catalogues(
             if rng.random() < 0.04:
                 defects = defect_rows(rng, supplier, snap, canonical_rows(products, supplier_rows[:1], month))
             frame = snapshot_frame(products, supplier_rows, month, contract, defects)
-            path = (
-                out
-                / "catalogues"
-                / supplier.supplier_id
-                / f"{snap.isoformat()}.{EXTENSIONS[contract.format]}"
-            )
+            path = out / "catalogues" / supplier.supplier_id / f"{snap.isoformat()}.{EXTENSIONS[contract.format]}"
             document = {"supplier": supplier.supplier_id, "as_of": snap.isoformat()}
             size += write_frame(frame, path, contract, document)
             files += 1

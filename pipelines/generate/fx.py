@@ -22,8 +22,7 @@ class Rates:
         self.currencies = [c for c in lines[0].split(",")[1:] if c]
         self.dates = np.array([date.fromisoformat(line[:10]) for line in self.lines])
         self.values = {
-            c: np.array([_num(line.split(",")[i + 1]) for line in self.lines])
-            for i, c in enumerate(self.currencies)
+            c: np.array([_num(line.split(",")[i + 1]) for line in self.lines]) for i, c in enumerate(self.currencies)
         }
         order = np.argsort(self.dates)
         self.sorted_dates = self.dates[order].astype("datetime64[D]")
@@ -47,9 +46,7 @@ def write_fx(rates: Rates, out: Path, start: date, end: date, daily_files: int =
     last = sorted(in_window)[-daily_files:]
     hist_end = last[min(2, len(last) - 1)] if last else end  # overlap: two dates in both
     keep = [
-        line
-        for d, line in zip(rates.dates, rates.lines, strict=True)
-        if start - timedelta(days=14) <= d <= hist_end
+        line for d, line in zip(rates.dates, rates.lines, strict=True) if start - timedelta(days=14) <= d <= hist_end
     ]
     hist = out / "fx" / "eurofxref-hist.csv"
     hist.parent.mkdir(parents=True, exist_ok=True)

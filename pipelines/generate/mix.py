@@ -186,9 +186,7 @@ def load_mix(reference_dir: Path) -> Mix:
     values = dict(zip(trade["Commodity Code"], trade["Trade Value (US$)"].cast(pl.Float64), strict=True))
     chapters = sorted(CHAPTERS)
     shares = np.array([values[c] for c in chapters])
-    hs = pl.read_csv(reference_dir / "hs_harmonized-system.csv", infer_schema=False).filter(
-        pl.col("level") == "6"
-    )
+    hs = pl.read_csv(reference_dir / "hs_harmonized-system.csv", infer_schema=False).filter(pl.col("level") == "6")
     hs6 = {c: sorted(hs.filter(pl.col("hscode").str.starts_with(c))["hscode"].to_list()) for c in chapters}
     return Mix(chapters=chapters, shares=shares / shares.sum(), hs6=hs6)
 

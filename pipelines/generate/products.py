@@ -67,10 +67,7 @@ def build_products(
     item = np.tile(np.arange(per_supplier), n_sup)
 
     nouns = np.array(
-        [
-            CHAPTERS[c][1][k % len(CHAPTERS[c][1])]
-            for c, k in zip(chapter, rng.integers(0, 100, n), strict=True)
-        ]
+        [CHAPTERS[c][1][k % len(CHAPTERS[c][1])] for c, k in zip(chapter, rng.integers(0, 100, n), strict=True)]
     )
     size = np.array(SIZES)[rng.integers(0, len(SIZES), n)]
     brand_root = np.array([s.legal_name.split()[0].rstrip(",") for s in suppliers])[sup_idx]
@@ -107,10 +104,7 @@ def build_products(
         origin[:, j] = np.where(moved, _origins(chapter, country, rng), origin[:, j - 1])
         reclassified = rng.random(n) < 0.003
         new_hs = np.array(
-            [
-                mix.hs6[c][k % len(mix.hs6[c])]
-                for c, k in zip(chapter, rng.integers(0, 10_000, n), strict=True)
-            ]
+            [mix.hs6[c][k % len(mix.hs6[c])] for c, k in zip(chapter, rng.integers(0, 10_000, n), strict=True)]
         )
         hs[:, j] = np.where(reclassified, new_hs, hs[:, j - 1])
         gap_start = rng.random(n) < 0.005

@@ -119,11 +119,7 @@ def generate(
 def write_sample_target(path: Path, summary: GenerateSummary, start: date, end: date) -> int:
     """The default target scaled to the sample; returns the scaled amount (EUR)."""
     amount = max(1_000, int(round(summary.expected_gb_cn_eur * TARGET_SHARE_OF_SAMPLE, -3)))
-    stretch = (
-        date(start.year + 2, start.month, start.day) - timedelta(days=1)
-        if end.year - start.year >= 2
-        else end
-    )
+    stretch = date(start.year + 2, start.month, start.day) - timedelta(days=1) if end.year - start.year >= 2 else end
     doc = {
         "targets": [
             {

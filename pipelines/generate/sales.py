@@ -158,9 +158,7 @@ class SalesWriter:
         n_orders = int(order_of_line[-1]) + 1
         seconds = rng.integers(0, 86_400, n_orders)[order_of_line]
         currencies = np.array(list(ch.currencies))
-        currency = rng.choice(currencies, size=n_orders, p=np.array(list(ch.currencies.values())))[
-            order_of_line
-        ]
+        currency = rng.choice(currencies, size=n_orders, p=np.array(list(ch.currencies.values())))[order_of_line]
         dest = rng.choice(["CN", "HK", "MO"], size=n_orders, p=[0.955, 0.035, 0.01])[order_of_line]
         prov_names = np.array(list(PROVINCES))
         prov_p = np.array(list(PROVINCES.values()), dtype=float)
@@ -189,16 +187,12 @@ class SalesWriter:
 
         supplier_sku = p.static["supplier_sku"].to_numpy()[sku].astype(object)
         unknown = rng.random(n) < 0.0005
-        supplier_sku[unknown] = np.char.add(
-            "UNKNOWN-", rng.integers(10_000, 99_999, unknown.sum()).astype(str)
-        )
+        supplier_sku[unknown] = np.char.add("UNKNOWN-", rng.integers(10_000, 99_999, unknown.sum()).astype(str))
         base = pl.DataFrame(
             {
                 "seq": np.arange(n),
                 "ts": (np.datetime64(day, "s") + seconds.astype("timedelta64[s]")).astype("datetime64[ms]"),
-                "order_id": np.char.add(
-                    f"{ch.code}{day:%Y%m%d}", np.char.zfill(order_of_line.astype(str), 6)
-                ),
+                "order_id": np.char.add(f"{ch.code}{day:%Y%m%d}", np.char.zfill(order_of_line.astype(str), 6)),
                 "line_id": line_no.astype(str),
                 "supplier_id": p.static["supplier_id"].to_numpy()[sku],
                 "supplier_sku": supplier_sku.astype(str),
@@ -236,9 +230,7 @@ class SalesWriter:
             )
         )
         events = pl.concat(frames).with_columns(
-            event_id=pl.concat_str(
-                [pl.col("kind"), pl.lit(f"{stamp}"), pl.col("seq").cast(pl.String).str.zfill(7)]
-            )
+            event_id=pl.concat_str([pl.col("kind"), pl.lit(f"{stamp}"), pl.col("seq").cast(pl.String).str.zfill(7)])
         )
 
         self.totals.order_lines += n
@@ -288,9 +280,9 @@ def render(channel: str, e: pl.DataFrame) -> pl.DataFrame:
             pl.col("event_type")
             .replace_strict({"order": "PAID", "cancel": "CANCELLED", "return": "REFUNDED"})
             .alias("type"),
-            (
-                pl.col("ts").dt.convert_time_zone("Asia/Shanghai").dt.strftime("%Y-%m-%dT%H:%M:%S") + "+08:00"
-            ).alias("created_at"),
+            (pl.col("ts").dt.convert_time_zone("Asia/Shanghai").dt.strftime("%Y-%m-%dT%H:%M:%S") + "+08:00").alias(
+                "created_at"
+            ),
             pl.col("order_id").alias("order_no"),
             pl.col("line_id").cast(pl.Int64).alias("line_no"),
             pl.col("supplier_id").alias("supplier"),
@@ -318,10 +310,7 @@ def render(channel: str, e: pl.DataFrame) -> pl.DataFrame:
             discount.alias("discount"),
             pl.col("ship_to_country").alias("ship_country"),
             pl.col("ship_to_region").alias("ship_region"),
-            pl.col("ts")
-            .dt.convert_time_zone("Europe/London")
-            .dt.strftime("%Y-%m-%d %H:%M:%S")
-            .alias("placed_at"),
+            pl.col("ts").dt.convert_time_zone("Europe/London").dt.strftime("%Y-%m-%d %H:%M:%S").alias("placed_at"),
         )
     return e.select(
         pl.concat_str([pl.col("kind"), pl.lit("-"), pl.col("event_id").str.slice(1)]).alias("event_id"),

@@ -111,9 +111,7 @@ def rebuild_products(con: duckdb.DuckDBPyConnection, settings: Settings, supplie
 
 def _matching(files: list) -> list:
     """Files whose names fit their contract's glob and carry a date (others are rejected later)."""
-    return [
-        f for f in files if f[3] is None or (Path(f[0]).match(f[3].file_glob) and DATE_NAME.match(f[0].stem))
-    ]
+    return [f for f in files if f[3] is None or (Path(f[0]).match(f[3].file_glob) and DATE_NAME.match(f[0].stem))]
 
 
 def _reject_bad_names(batch: Batch, files: list, settings: Settings) -> None:
@@ -147,9 +145,7 @@ def _typed(frame: pl.DataFrame, contracts: dict) -> pl.DataFrame:
                 unit_weight_kg=(weight * pl.lit(Decimal(c.weight_factor))).round(4).cast(pl.Decimal(12, 4))
                 if weight is not None
                 else pl.lit(None, dtype=pl.Decimal(12, 4)),
-                weight_text=pl.col("unit_weight")
-                if "unit_weight" in rows.columns
-                else pl.lit(None, dtype=pl.String),
+                weight_text=pl.col("unit_weight") if "unit_weight" in rows.columns else pl.lit(None, dtype=pl.String),
             )
         )
     typed = pl.concat(parts, how="diagonal_relaxed")
@@ -215,10 +211,7 @@ def _amounts(checked: pl.DataFrame) -> pl.DataFrame:
         .group_by("sha256", "currency")
         .agg(
             amount_read=price.sum(),
-            amount_loaded=pl.when(pl.col("reason").is_null() & ~pl.col("duplicate"))
-            .then(price)
-            .otherwise(zero)
-            .sum(),
+            amount_loaded=pl.when(pl.col("reason").is_null() & ~pl.col("duplicate")).then(price).otherwise(zero).sum(),
             amount_quarantined=pl.when(pl.col("reason").is_not_null()).then(price).otherwise(zero).sum(),
             amount_duplicate=pl.when(pl.col("reason").is_null() & pl.col("duplicate"))
             .then(price)

@@ -12,9 +12,7 @@ from pipelines.ledger import known_files
 from pipelines.settings import Settings
 
 
-def new_files(
-    con: duckdb.DuckDBPyConnection, settings: Settings, folder: str, pattern: str
-) -> list[tuple[Path, str]]:
+def new_files(con: duckdb.DuckDBPyConnection, settings: Settings, folder: str, pattern: str) -> list[tuple[Path, str]]:
     """(path, sha256) of files under ``landing/folder`` whose content is not in the ledger yet.
 
     A file whose bytes equal another new file's is listed once (the first path in sort order).

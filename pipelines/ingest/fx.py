@@ -31,9 +31,7 @@ def read_ecb(path) -> pl.DataFrame:
     text = path.read_bytes().decode("utf-8-sig")
     lines = text.splitlines()
     if not lines or not lines[0].replace(" ", "").startswith("Date,"):
-        raise ContractError(
-            f"{path}: line 1: not an ECB reference-rate file (header must start with 'Date,')", 1
-        )
+        raise ContractError(f"{path}: line 1: not an ECB reference-rate file (header must start with 'Date,')", 1)
     header = [c.strip() for c in lines[0].split(",")]
     body = [line for line in lines[1:]]
     cells = (
@@ -85,9 +83,7 @@ def load_fx(con: duckdb.DuckDBPyConnection, settings: Settings, batch_id: str) -
         batch.files[sha] = FileOutcome(
             sha, rel, "fx", None, "ecb_eurofxref", rows_read=long.height, bytes=path.stat().st_size
         )
-        frames.append(
-            long.with_columns(sha256=pl.lit(sha), source_file=pl.lit(rel), source=pl.lit(None, pl.String))
-        )
+        frames.append(long.with_columns(sha256=pl.lit(sha), source_file=pl.lit(rel), source=pl.lit(None, pl.String)))
     if not frames:
         finish(con, batch, "fx", batch_id, summary, pl.DataFrame(), pl.DataFrame(), pl.DataFrame())
         return summary
@@ -145,9 +141,7 @@ def load_fx(con: duckdb.DuckDBPyConnection, settings: Settings, batch_id: str) -
     )
     bad = pl.concat(
         [
-            rows.filter(pl.col("reason").is_not_null()).with_columns(
-                rate=pl.col("rate").cast(pl.Decimal(18, 6))
-            ),
+            rows.filter(pl.col("reason").is_not_null()).with_columns(rate=pl.col("rate").cast(pl.Decimal(18, 6))),
             conflicts.select(rows.columns),
         ],
         how="diagonal_relaxed",
@@ -156,9 +150,7 @@ def load_fx(con: duckdb.DuckDBPyConnection, settings: Settings, batch_id: str) -
     insert_frame(
         con,
         "raw.fx_rates",
-        loaded.select(
-            "rate_date", "currency", "rate", "source_file", "line_number", batch_id=pl.lit(batch_id)
-        ),
+        loaded.select("rate_date", "currency", "rate", "source_file", "line_number", batch_id=pl.lit(batch_id)),
     )
     insert_frame(
         con,
@@ -167,9 +159,7 @@ def load_fx(con: duckdb.DuckDBPyConnection, settings: Settings, batch_id: str) -
     )
     finish(con, batch, "fx", batch_id, summary, loaded, bad, dup)
     if conflicts.height:
-        summary.notes.append(
-            f"{conflicts.height} conflicting rate(s) reported in audit.quarantine (fx_rate_conflict)"
-        )
+        summary.notes.append(f"{conflicts.height} conflicting rate(s) reported in audit.quarantine (fx_rate_conflict)")
     return summary
 
 

@@ -65,9 +65,7 @@ def load_sales(
     for channel, contract in sorted(contracts.items()):
         if channels is None or channel in channels:
             files = new_files(con, settings, f"sales/{channel}", contract.file_glob)
-            work += [
-                (channel, contract, files[i : i + CHUNK_FILES]) for i in range(0, len(files), CHUNK_FILES)
-            ]
+            work += [(channel, contract, files[i : i + CHUNK_FILES]) for i in range(0, len(files), CHUNK_FILES)]
     total = sum(len(files) for *_, files in work)
     done = 0
     before = _net_eur(con, batch_id)
@@ -210,11 +208,7 @@ def canonical(frame: pl.DataFrame, contract: Contract, channel: str) -> pl.DataF
     mode = contract.event_types["mode"]
     if mode == "column":
         values = {str(k): str(v) for k, v in contract.event_types["values"].items()}
-        kind = (
-            pl.col("event_type")
-            .str.strip_chars()
-            .replace_strict(values, default=None, return_dtype=pl.String)
-        )
+        kind = pl.col("event_type").str.strip_chars().replace_strict(values, default=None, return_dtype=pl.String)
     elif mode == "negative_quantity":
         kind = pl.when(qty < 0).then(pl.lit(contract.event_types["negative_as"])).otherwise(pl.lit("order"))
         qty = qty.abs()
@@ -237,14 +231,9 @@ def canonical(frame: pl.DataFrame, contract: Contract, channel: str) -> pl.DataF
         ),
         currency=pl.col("currency").str.strip_chars().str.to_uppercase(),
         ship_to_country=pl.col("ship_to_country").str.strip_chars().str.to_uppercase(),
-        **{
-            c: pl.col(c).str.strip_chars()
-            for c in ("event_id", "order_id", "line_id", "supplier_id", "supplier_sku")
-        },
+        **{c: pl.col(c).str.strip_chars() for c in ("event_id", "order_id", "line_id", "supplier_id", "supplier_sku")},
     ).with_columns(
-        amount=(pl.col("quantity") * pl.col("unit_price") - pl.col("discount").fill_null(0)).cast(
-            pl.Decimal(38, 4)
-        ),
+        amount=(pl.col("quantity") * pl.col("unit_price") - pl.col("discount").fill_null(0)).cast(pl.Decimal(38, 4)),
     )
 
 

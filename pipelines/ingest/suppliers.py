@@ -25,9 +25,7 @@ def load_suppliers(con: duckdb.DuckDBPyConnection, settings: Settings, batch_id:
     summary = FeedSummary(feed="suppliers")
     files = []
     for contract in load_contracts(settings.contracts_dir, "suppliers"):
-        files += [
-            (p, sha, None, contract) for p, sha in new_files(con, settings, "suppliers", contract.file_glob)
-        ]
+        files += [(p, sha, None, contract) for p, sha in new_files(con, settings, "suppliers", contract.file_glob)]
     if not files:
         return summary
     batch = read_batch(files, settings.landing_dir, "suppliers")
@@ -52,9 +50,7 @@ def load_suppliers(con: duckdb.DuckDBPyConnection, settings: Settings, batch_id:
     repeat = pl.int_range(pl.len()).over("sha256", *FIELDS) > 0
     conflicting = pl.struct(FIELDS[1:]).n_unique().over("sha256", "supplier_id") > 1
     frame = frame.with_columns(reason=reason, column_name=column).with_columns(
-        reason=pl.when(pl.col("reason").is_null() & conflicting)
-        .then(pl.lit("duplicate_supplier"))
-        .otherwise("reason"),
+        reason=pl.when(pl.col("reason").is_null() & conflicting).then(pl.lit("duplicate_supplier")).otherwise("reason"),
         column_name=pl.when(pl.col("reason").is_null() & conflicting)
         .then(pl.lit("supplier_id"))
         .otherwise("column_name"),
@@ -63,9 +59,7 @@ def load_suppliers(con: duckdb.DuckDBPyConnection, settings: Settings, batch_id:
     bad = frame.filter(pl.col("reason").is_not_null())
     dup = frame.filter(pl.col("reason").is_null() & pl.col("duplicate"))
     good = frame.filter(pl.col("reason").is_null() & ~pl.col("duplicate"))
-    insert_frame(
-        con, "raw.suppliers", good.select(*FIELDS, "source_file", "line_number", batch_id=pl.lit(batch_id))
-    )
+    insert_frame(con, "raw.suppliers", good.select(*FIELDS, "source_file", "line_number", batch_id=pl.lit(batch_id)))
     con.register("_suppliers", good.select(*FIELDS, "source_file").to_arrow())
     con.execute(
         "INSERT OR REPLACE INTO core.dim_supplier BY NAME "

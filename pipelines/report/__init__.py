@@ -36,9 +36,7 @@ def report_data(con: duckdb.DuckDBPyConnection) -> dict:
                              JOIN core.dim_target t USING (target_id) ORDER BY l.target_id""",
     )
     series = defaultdict(list)
-    for r in _dicts(
-        con, "SELECT target_id, date, cumulative_net_eur FROM marts.export_progress_daily ORDER BY date"
-    ):
+    for r in _dicts(con, "SELECT target_id, date, cumulative_net_eur FROM marts.export_progress_daily ORDER BY date"):
         series[r["target_id"]].append((r["date"], r["cumulative_net_eur"]))
     monthly = defaultdict(list)
     for r in _dicts(
@@ -94,16 +92,14 @@ def report_data(con: duckdb.DuckDBPyConnection) -> dict:
     freshness["catalogues"] = _dicts(
         con,
         """SELECT s.supplier_id, s.legal_name, max(c.snapshot_date) AS latest
-                                             FROM core.dim_supplier s LEFT JOIN raw.catalogue_items c USING (supplier_id)
-                                             GROUP BY ALL ORDER BY latest NULLS FIRST, s.supplier_id""",
+           FROM core.dim_supplier s LEFT JOIN raw.catalogue_items c USING (supplier_id)
+           GROUP BY ALL ORDER BY latest NULLS FIRST, s.supplier_id""",
     )
     return {"targets": targets, "freshness": freshness}
 
 
 def render(data: dict, snapshot: str, quality_link: str | None) -> str:
-    env = Environment(
-        loader=FileSystemLoader(Path(__file__).parent), autoescape=select_autoescape(["j2", "html"])
-    )
+    env = Environment(loader=FileSystemLoader(Path(__file__).parent), autoescape=select_autoescape(["j2", "html"]))
     return env.get_template("template.html.j2").render(
         **data,
         snapshot=snapshot,

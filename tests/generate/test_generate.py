@@ -51,9 +51,7 @@ def sales(sample: Path) -> pl.DataFrame:
 def test_same_seed_same_bytes_other_seed_differs(sample: Path, tmp_path: Path) -> None:
     generate(tmp_path / "a" / "landing", order_lines=LINES, seed=7, start=START, end=END)
     assert digest(tmp_path / "a" / "landing") == digest(sample)
-    assert (tmp_path / "a" / "targets.sample.yml").read_bytes() == (
-        sample.parent / "targets.sample.yml"
-    ).read_bytes()
+    assert (tmp_path / "a" / "targets.sample.yml").read_bytes() == (sample.parent / "targets.sample.yml").read_bytes()
     generate(tmp_path / "b" / "landing", order_lines=LINES, seed=8, start=START, end=END)
     other = digest(tmp_path / "b" / "landing")
     assert other["fx/eurofxref-hist.csv"] == digest(sample)["fx/eurofxref-hist.csv"]  # real data
@@ -92,9 +90,7 @@ def test_every_catalogue_file_reads_through_its_contract(sample: Path) -> None:
 
 def test_gtin_check_digits_and_real_hs_codes(sample: Path) -> None:
     contract = supplier_contracts(load_contracts(REPO_ROOT / "contracts", "catalogues"))["GB001"]
-    frame = pl.concat(
-        [read_landed(p, contract) for p in sorted((sample / "catalogues" / "GB001").glob("*.csv"))]
-    )
+    frame = pl.concat([read_landed(p, contract) for p in sorted((sample / "catalogues" / "GB001").glob("*.csv"))])
     good = frame.filter(~pl.col("supplier_sku").str.starts_with("XQ-"))
     assert good["gtin"].str.contains(r"^\d{13}$").all()
     digit = [good["gtin"].str.slice(i, 1).cast(pl.Int64) for i in range(13)]
@@ -144,12 +140,8 @@ def test_fx_files_are_the_real_ecb_data(sample: Path) -> None:
 
 def test_cancels_and_returns_refer_to_earlier_orders(sales: pl.DataFrame) -> None:
     jd = sales.filter(pl.col("channel") == "jd_worldwide")
-    orders = jd.filter(pl.col("event_id").str.starts_with("O-")).select(
-        "order_id", "line_id", order_ts="event_ts"
-    )
-    after = jd.filter(~pl.col("event_id").str.starts_with("O-")).join(
-        orders, on=["order_id", "line_id"], how="left"
-    )
+    orders = jd.filter(pl.col("event_id").str.starts_with("O-")).select("order_id", "line_id", order_ts="event_ts")
+    after = jd.filter(~pl.col("event_id").str.starts_with("O-")).join(orders, on=["order_id", "line_id"], how="left")
     assert after.height > 0
     known = after.filter(pl.col("order_ts").is_not_null())
     assert known.height >= 0.97 * after.height  # the rest: orders delivered late or never

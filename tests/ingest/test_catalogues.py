@@ -116,9 +116,7 @@ def test_every_layout_loads_hand_checked_rows(load, wh, landing) -> None:
         schema_overrides={"UnitPrice": pl.Decimal(12, 2), "UnitWeightLb": pl.Decimal(12, 3)},
     ).write_parquet((p := landing("catalogues/IE001/2020-01-01.parquet", b"")) and p)
     summary = load("catalogues")
-    assert summary.files_rejected == 0 and summary.rows_quarantined == 0, rows(
-        wh, "SELECT * FROM audit.quarantine"
-    )
+    assert summary.files_rejected == 0 and summary.rows_quarantined == 0, rows(wh, "SELECT * FROM audit.quarantine")
     got = rows(
         wh,
         """SELECT supplier_id, supplier_sku, title, hs_code, country_of_origin, unit_price, currency,

@@ -112,8 +112,7 @@ def test_orders_cancels_returns_golden(ready, load, wh, landing) -> None:
     ]
     assert rows(
         wh,
-        "SELECT country_of_origin, hs_chapter, weight_kg::VARCHAR FROM core.fct_sales_event "
-        "WHERE event_id = 'TMR1'",
+        "SELECT country_of_origin, hs_chapter, weight_kg::VARCHAR FROM core.fct_sales_event WHERE event_id = 'TMR1'",
     ) == [("GB", "22", "-1.2500")]
 
 
@@ -172,9 +171,7 @@ def test_parquet_channel_with_id_prefixes(ready, load, wh, landing) -> None:
         ("O-1", "order", "2019-12-31", 1, "500.0000", "7.820500", "63.93"),
         ("R-1", "return", "2019-12-31", -1, "-500.0000", "7.820500", "-63.93"),
     ]
-    assert rows(wh, "SELECT reason, column_name FROM audit.quarantine") == [
-        ("unknown_event_type", "event_type")
-    ]
+    assert rows(wh, "SELECT reason, column_name FROM audit.quarantine") == [("unknown_event_type", "event_type")]
 
 
 def test_duplicates_conflicts_unknown_product_and_missing_rate(ready, load, wh, landing) -> None:
@@ -231,9 +228,7 @@ def test_late_order_line_resolves_pending_return_once(ready, load, wh, landing) 
     )
     first = load("sales")
     assert (first.rows_loaded, first.rows_quarantined) == (0, 1)
-    assert rows(wh, "SELECT reason, resolved_at IS NULL FROM audit.quarantine") == [
-        ("orphan_reference", True)
-    ]
+    assert rows(wh, "SELECT reason, resolved_at IS NULL FROM audit.quarantine") == [("orphan_reference", True)]
     # its order line (2 x 59.90 on 12-26 UTC, a holiday: the rate of 12-24) lands later
     landing(
         "sales/tmall_global/2019-12-31/late-2019-12-26.jsonl",
