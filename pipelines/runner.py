@@ -139,19 +139,6 @@ def refresh_marts(*, settings: Settings | None = None, run_id: str | None = None
     return detail
 
 
-def quality_gate(stage: str, *, settings: Settings | None = None, run_id: str | None = None) -> dict[str, Any]:
-    """Run the Great Expectations gate of a stage (fx, catalogues, sales, core, marts).
-
-    A failed critical expectation raises ``QualityGateFailed`` (nothing is published).
-    """
-    from pipelines.quality.gates import run_gate
-
-    settings = settings or get_settings()
-    with recorded_run(f"quality:{stage}", settings, run_id) as (con, rid, detail):
-        detail.update(run_gate(con, stage, settings, rid).to_dict())
-    return detail
-
-
 def publish_snapshot(*, settings: Settings | None = None, run_id: str | None = None) -> str:
     """Publish the analysts' read-only snapshot (atomic switch); return its path."""
     from pipelines.snapshot import publish
@@ -164,21 +151,18 @@ def publish_snapshot(*, settings: Settings | None = None, run_id: str | None = N
 
 
 def write_reports(*, settings: Settings | None = None) -> dict[str, str]:
-    """The export-tracking report and the Data Docs, from the published snapshot."""
-    from pipelines.quality.docs import build_data_docs
+    """The export-tracking report, from the published snapshot."""
     from pipelines.report import write_report
 
     settings = settings or get_settings()
-    return {"report": str(write_report(settings)), "data_docs": str(build_data_docs(settings))}
+    return {"report": str(write_report(settings))}
 
 
 def build(*, settings: Settings | None = None, progress: ProgressHook | None = None) -> dict[str, Any]:
-    """Marts, quality gates on core and marts, publish, reports: what follows every ingest."""
+    """Marts, publish, reports: what follows every ingest."""
     settings = settings or get_settings()
     steps: list[tuple[str, Callable[[], Any]]] = [
         ("marts", lambda: refresh_marts(settings=settings)),
-        ("quality core", lambda: quality_gate("core", settings=settings)),
-        ("quality marts", lambda: quality_gate("marts", settings=settings)),
         ("publish", lambda: publish_snapshot(settings=settings)),
         ("reports", lambda: write_reports(settings=settings)),
     ]
