@@ -139,6 +139,19 @@ def refresh_marts(*, settings: Settings | None = None, run_id: str | None = None
     return detail
 
 
+def quality_gate(stage: str, *, settings: Settings | None = None, run_id: str | None = None) -> dict[str, Any]:
+    """Run the Great Expectations gate of a stage (fx, catalogues, sales, core, marts).
+
+    A failed critical expectation raises ``QualityGateFailed`` (nothing is published).
+    """
+    from pipelines.quality.gates import run_gate
+
+    settings = settings or get_settings()
+    with recorded_run(f"quality:{stage}", settings, run_id) as (con, rid, detail):
+        detail.update(run_gate(con, stage, settings, rid).to_dict())
+    return detail
+
+
 def publish_snapshot(*, settings: Settings | None = None, run_id: str | None = None) -> str:
     """Publish the analysts' read-only snapshot (atomic switch); return its path."""
     from pipelines.snapshot import publish
