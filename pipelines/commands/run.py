@@ -6,21 +6,25 @@ import typer
 
 from pipelines.runner import FEEDS
 
+# Feeds with a quality gate of their own, run after they loaded new files (as in the DAGs).
+GATED_FEEDS = ("fx", "catalogues", "sales")
+
 
 def command(
     feed: list[str] = typer.Option(None, "--feed", "-f", help=f"Only these feeds ({', '.join(FEEDS)}); repeatable."),
-    ingest_only: bool = typer.Option(False, "--ingest-only", help="Load new files; skip the build."),
+    ingest_only: bool = typer.Option(False, "--ingest-only", help="Load new files (and gate them); skip the build."),
     build_only: bool = typer.Option(
-        False, "--build-only", help="Skip loading; rebuild marts, gates, snapshot, reports."
+        False, "--build-only", "--only-build", help="Skip loading; rebuild marts, gates, snapshot, reports."
     ),
 ) -> None:
     """Load new landed files into the warehouse, then build what people read.
 
     Each feed (reference dims, suppliers, FX, catalogues, sales) processes only files whose
     checksum is not in audit.load_ledger, so re-running changes nothing. Bad rows go to
-    audit.quarantine with a reason; every file's rows balance in the ledger. The build then
-    refreshes the marts, runs the quality gates, publishes the analysts' snapshot and writes the
-    reports. The same steps run in Airflow (dags/).
+    audit.quarantine with a reason; every file's rows balance in the ledger. A feed that loaded
+    new files then passes its quality gate (fx, catalogues, sales). The build refreshes the
+    marts, runs the core and mart gates, publishes the analysts' snapshot and writes the
+    reports. The Airflow DAGs (dags/) run exactly these steps (pipelines/runner.py).
 
     Examples:
 
@@ -32,15 +36,18 @@ def command(
     """
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-    from rich.table import Table
 
     from pipelines import runner
 
+    if ingest_only and build_only:
+        raise typer.BadParameter("--ingest-only and --build-only exclude each other")
     unknown = sorted(set(feed or []) - set(FEEDS))
     if unknown:
         raise typer.BadParameter(f"unknown feed(s) {unknown}; feeds: {', '.join(FEEDS)}")
     console = Console()
     summaries = []
+    gates: list[str] = []
+    built = None
     with Progress(
         TextColumn("[bold]{task.fields[step]}[/]"),
         BarColumn(),
@@ -58,41 +65,46 @@ def command(
         if not build_only:
             for name in [f for f in FEEDS if not feed or f in feed]:
                 bar.update(task, step=f"load {name}", completed=0, total=None, description="")
-                summaries.append(runner.ingest_feed(name, progress=tick))
-        built = None
+                summary = runner.ingest_feed(name, progress=tick)
+                summaries.append(summary)
+                if name in GATED_FEEDS and summary.files:
+                    bar.update(task, step=f"quality {name}", completed=0, total=None, description="")
+                    runner.quality_gate(name)
+                    gates.append(name)
         if not ingest_only:
             bar.update(task, step="build", completed=0, total=None, description="")
             built = runner.build(progress=tick)
     if summaries:
-        table = Table(title="Loaded", title_justify="left")
-        for col in (
-            "feed",
-            "files",
-            "rejected",
-            "rows read",
-            "loaded",
-            "quarantined",
-            "duplicate",
-            "EUR loaded",
-        ):
-            table.add_column(col, justify="left" if col == "feed" else "right")
-        for s in summaries:
-            table.add_row(
-                s.feed,
-                f"{s.files:,}",
-                f"{s.files_rejected:,}",
-                f"{s.rows_read:,}",
-                f"{s.rows_loaded:,}",
-                f"{s.rows_quarantined:,}",
-                f"{s.rows_duplicate:,}",
-                "" if s.eur_loaded is None else f"{s.eur_loaded:,.2f}",
-            )
-        console.print(table)
-        if any(s.rows_quarantined for s in summaries):
+        console.print(loaded_table(summaries))
+        if any(s.rows_quarantined or s.files_rejected for s in summaries):
             console.print(
                 'Quarantined rows and reasons: [bold]xborder sql "SELECT feed, reason, count(*) '
-                'FROM audit.quarantine GROUP BY ALL"[/]'
+                'FROM audit.quarantine WHERE resolved_at IS NULL GROUP BY ALL"[/]'
             )
-    if built:
-        for step, result in built.items():
-            console.print(f"[green]✓[/] {step}: {result if isinstance(result, str) else ''}".rstrip(": "))
+    for name in gates:
+        console.print(f"[green]✓[/] quality {name}")
+    for step, result in (built or {}).items():
+        # publish returns the snapshot path, reports {name: path}; marts a timing detail (not shown)
+        paths = [result] if isinstance(result, str) else list(result.values()) if step == "reports" else []
+        console.print(f"[green]✓[/] {step}" + (f": {', '.join(map(str, paths))}" if paths else ""))
+
+
+def loaded_table(summaries: list) -> object:
+    """A rich table of ``FeedSummary`` rows: files, rows, quarantined, duplicates, EUR loaded."""
+    from rich.table import Table
+
+    table = Table(title="Loaded", title_justify="left")
+    for col in ("feed", "files", "rejected", "rows read", "loaded", "quarantined", "duplicate", "EUR loaded"):
+        table.add_column(col, justify="left" if col == "feed" else "right")
+    for s in summaries:
+        table.add_row(
+            s.feed,
+            f"{s.files:,}",
+            f"{s.files_rejected:,}",
+            f"{s.rows_read:,}",
+            f"{s.rows_loaded:,}",
+            f"{s.rows_quarantined:,}",
+            f"{s.rows_duplicate:,}",
+            "" if s.eur_loaded is None else f"{s.eur_loaded:,.2f}",
+        )
+    return table

@@ -1,11 +1,20 @@
-"""``xborder sql``: ad-hoc SQL on the published read-only snapshot."""
+"""``xborder sql``: ad-hoc SQL on the published read-only snapshot (DESIGN §7)."""
 
 from __future__ import annotations
 
+import csv
+import json
+import sys
+from collections.abc import Iterator
+from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import typer
+
+BATCH = 10_000
 
 
 class Format(StrEnum):
@@ -14,31 +23,62 @@ class Format(StrEnum):
     json = "json"
 
 
-def command(
-    query: str = typer.Argument(None, help="SQL to run; omit and use --file for a .sql file."),
-    file: Path | None = typer.Option(
-        None, "--file", "-f", exists=True, dir_okay=False, help="Run the SQL in this file."
-    ),
-    format: Format = typer.Option(Format.table, "--format", help="table (default), csv or json."),
-    limit: int = typer.Option(200, help="Rows to show in table format (csv/json print all)."),
-) -> None:
-    """Query the analysts' snapshot, read-only: it never blocks or sees a half-built pipeline run.
+def _text(value: Any) -> str:
+    """Exact text for a value: decimals as written, dates ISO, None empty."""
+    if value is None:
+        return ""
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return str(value)
 
-    Tables: core.fct_sales_event, core.dim_product (SCD2), core.fx_rate, core.dim_*,
-    marts.export_progress_daily, marts.export_progress_latest, marts.export_breakdown_monthly,
-    audit.load_ledger, audit.quarantine. Ready queries live in sql/examples/.
+
+def _json(value: Any) -> Any:
+    """JSON value: decimals as exact strings (never floats), dates ISO."""
+    if isinstance(value, Decimal | date | datetime):
+        return _text(value)
+    if isinstance(value, list | tuple):
+        return [_json(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _json(v) for k, v in value.items()}
+    return value
+
+
+def _rows(cursor: Any) -> Iterator[tuple]:
+    while batch := cursor.fetchmany(BATCH):
+        yield from batch
+
+
+def command(
+    query: str = typer.Argument(None, help="SQL to run (several statements: the last one's result is shown)."),
+    file: Path | None = typer.Option(
+        None, "--file", "-f", exists=True, dir_okay=False, help="Run the SQL in this file instead."
+    ),
+    format: Format = typer.Option(Format.table, "--format", help="table (default), csv or json (exact decimals)."),
+    limit: int = typer.Option(100, min=1, help="Rows shown in table format (csv and json print every row)."),
+) -> None:
+    """Query the analysts' snapshot, read-only: it never waits for, blocks or sees a half-built run.
+
+    The snapshot is the warehouse as of the last green build
+    ($XBORDER_HOME/snapshot/current.duckdb). Every table and column has a comment:
+    SELECT table_name, comment FROM duckdb_tables(). The marts: marts.export_progress_latest
+    (the headline per target), marts.export_progress_daily, marts.export_breakdown_monthly,
+    marts.export_all_goods_monthly; core: fct_sales_event, dim_product (SCD2), fx_rate, dim_*.
+    Ready queries: sql/examples/ (docs/analysts.md).
 
     Examples:
 
       xborder sql "SELECT target_id, cumulative_net_eur, pct_of_target, status FROM marts.export_progress_latest"
 
+      xborder sql --file sql/examples/progress_to_date.sql
+
       xborder sql --file sql/examples/top_chapters.sql --format csv > chapters.csv
 
-    The same file opens in the DuckDB CLI: duckdb -readonly $XBORDER_HOME/snapshot/current.duckdb
+    The same file in the DuckDB CLI: duckdb -readonly $XBORDER_HOME/snapshot/current.duckdb
     """
     import duckdb
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     from pipelines.settings import get_settings
     from pipelines.snapshot import current_snapshot
@@ -47,18 +87,47 @@ def command(
         raise typer.BadParameter("give a query or --file (one of them)")
     sql = file.read_text(encoding="utf-8") if file else query
     path = current_snapshot(get_settings())
+    err = Console(stderr=True)
     with duckdb.connect(str(path), read_only=True) as con:
         try:
-            frame = con.sql(sql).pl()
+            cursor = con.execute(sql)
         except duckdb.Error as exc:
-            typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+            err.print(f"[red]error:[/] {exc}")
+            if "read-only" in str(exc):
+                err.print("The snapshot is read-only; use CREATE TEMP TABLE ... for scratch work.")
             raise typer.Exit(1) from exc
-    if format is Format.csv:
-        typer.echo(frame.write_csv(), nl=False)
-    elif format is Format.json:
-        typer.echo(frame.write_json())
-    else:
-        table = Table(*frame.columns, caption=f"{frame.height:,} row(s) from {path.name}")
-        for row in frame.head(limit).iter_rows():
-            table.add_row(*("" if v is None else f"{v:,}" if isinstance(v, int) else str(v) for v in row))
-        Console().print(table)
+        names = [d[0] for d in cursor.description or []]
+        if format is Format.csv:
+            writer = csv.writer(sys.stdout, lineterminator="\n")
+            writer.writerow(names)
+            for row in _rows(cursor):
+                writer.writerow([_text(v) for v in row])
+        elif format is Format.json:
+            sys.stdout.write("[")
+            for i, row in enumerate(_rows(cursor)):
+                sys.stdout.write(("," if i else "") + "\n" + json.dumps(dict(zip(names, map(_json, row), strict=True))))
+            sys.stdout.write("\n]\n")
+        else:
+            numeric = {d[0] for d in cursor.description or [] if str(d[1]).split("(")[0] in _NUMERIC}
+            table = Table(*names, header_style="bold")
+            for column in table.columns:
+                if column.header in numeric:
+                    column.justify = "right"
+            count = 0
+            for row in _rows(cursor):
+                if count < limit:
+                    table.add_row(*(Text(_shown(v)) for v in row))
+                count += 1
+            more = f", first {limit:,} shown (--limit)" if count > limit else ""
+            table.caption = f"{count:,} row(s){more} · snapshot {path.name}"
+            Console().print(table)
+
+
+_NUMERIC = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UBIGINT", "UINTEGER", "DECIMAL", "DOUBLE", "FLOAT"}
+
+
+def _shown(value: Any) -> str:
+    """Table cells: money-like decimals with thousands separators, everything else exact."""
+    if isinstance(value, Decimal):
+        return f"{value:,}"
+    return _text(value)

@@ -1,81 +1,105 @@
--- Daily progress per target (DESIGN §4). One row per target and calendar day from the window
--- start to the last day with data (or the window end); days without sales are 0.
+-- Daily progress per target (DESIGN §4; definitions in docs/tracking.md). One row per target and
+-- calendar day from the window start to min(window end, latest event_date in core); days
+-- without sales are rows of 0. Derived from marts.agg_target_daily (cheap: days x targets).
+-- Every division is exact integer arithmetic on cents, rounded half to even (DuckDB's DECIMAL
+-- division would be a DOUBLE): core.div_half_even(numerator, denominator).
 CREATE OR REPLACE TABLE marts.export_progress_daily AS
-WITH last_day AS (SELECT max(event_date) AS d FROM core.fct_sales_event),
+WITH latest AS (SELECT max(event_date) AS d FROM core.fct_sales_event),
 days AS (
     SELECT t.target_id,
-           unnest(generate_series(t.window_start,
-                                  greatest(t.window_start, least(t.window_end, coalesce((SELECT d FROM last_day), t.window_start))),
-                                  INTERVAL 1 DAY))::DATE AS date
-    FROM core.dim_target t
-),
-daily AS (
-    SELECT t.target_id, f.event_date AS date,
-           sum(f.eur_amount) AS net_eur,
-           sum(f.eur_amount) FILTER (WHERE f.event_type = 'order') AS gross_eur,
-           sum(f.eur_amount) FILTER (WHERE f.event_type = 'cancel') AS cancelled_eur,
-           sum(f.eur_amount) FILTER (WHERE f.event_type = 'return') AS returned_eur,
-           sum(f.quantity) AS units,
-           sum(f.weight_kg) AS kg
-    FROM core.fct_sales_event f
-    JOIN core.dim_target t
-      ON (len(t.origin_countries) = 0 OR list_contains(t.origin_countries, f.country_of_origin))
-     AND list_contains(t.destination_countries, f.ship_to_country)
-     AND f.event_date BETWEEN t.window_start AND t.window_end
-    GROUP BY ALL
+           unnest(generate_series(t.window_start, least(t.window_end, l.d), INTERVAL 1 DAY))::DATE AS date
+    FROM core.dim_target t, latest l
+    WHERE l.d >= t.window_start
 ),
 series AS (
     SELECT d.target_id, d.date,
-           coalesce(x.net_eur, 0)::DECIMAL(18, 2) AS net_eur,
-           coalesce(x.gross_eur, 0)::DECIMAL(18, 2) AS gross_eur,
-           coalesce(x.cancelled_eur, 0)::DECIMAL(18, 2) AS cancelled_eur,
-           coalesce(x.returned_eur, 0)::DECIMAL(18, 2) AS returned_eur,
-           coalesce(x.units, 0)::BIGINT AS units,
-           coalesce(x.kg, 0)::DECIMAL(18, 4) AS kg
-    FROM days d LEFT JOIN daily x USING (target_id, date)
+           coalesce(a.order_lines, 0)::BIGINT AS order_lines,
+           coalesce(a.gross_eur, 0)::DECIMAL(18, 2) AS gross_eur,
+           coalesce(a.cancelled_eur, 0)::DECIMAL(18, 2) AS cancelled_eur,
+           coalesce(a.returned_eur, 0)::DECIMAL(18, 2) AS returned_eur,
+           coalesce(a.net_eur, 0)::DECIMAL(18, 2) AS net_eur,
+           coalesce(a.units, 0)::BIGINT AS units,
+           coalesce(a.kg, 0)::DECIMAL(18, 4) AS kg
+    FROM days d
+    LEFT JOIN marts.agg_target_daily a USING (target_id, date)
 ),
 running AS (
-    SELECT *,
-           sum(net_eur) OVER upto AS cumulative_net_eur,
-           sum(units) OVER upto AS cumulative_units,
-           sum(kg) OVER upto AS cumulative_kg,
-           sum(net_eur) OVER (PARTITION BY target_id ORDER BY date ROWS BETWEEN 29 PRECEDING AND CURRENT ROW) AS net_30d,
-           sum(net_eur) OVER (PARTITION BY target_id ORDER BY date ROWS BETWEEN 89 PRECEDING AND CURRENT ROW) AS net_90d,
-           row_number() OVER upto AS day_number
-    FROM series
-    WINDOW upto AS (PARTITION BY target_id ORDER BY date ROWS UNBOUNDED PRECEDING)
+    -- the series has every day, so N rows back = N days back
+    SELECT s.*, t.amount, t.window_start, t.stretch_deadline, t.final_deadline,
+           (s.date - t.window_start + 1)::INTEGER AS day_number,
+           sum(s.net_eur) OVER upto AS cum_net,
+           sum(s.units) OVER upto AS cum_units,
+           sum(s.kg) OVER upto AS cum_kg,
+           sum(s.net_eur) OVER (PARTITION BY s.target_id ORDER BY s.date ROWS BETWEEN 29 PRECEDING AND CURRENT ROW)
+               AS net_30d,
+           sum(s.net_eur) OVER (PARTITION BY s.target_id ORDER BY s.date ROWS BETWEEN 89 PRECEDING AND CURRENT ROW)
+               AS net_90d
+    FROM series s
+    JOIN core.dim_target t USING (target_id)
+    WINDOW upto AS (PARTITION BY s.target_id ORDER BY s.date ROWS UNBOUNDED PRECEDING)
 ),
-rated AS (
-    SELECT r.*, t.amount, t.stretch_deadline, t.final_deadline,
-           -- EUR per day over the trailing window; fewer days at the window start
-           (r.net_30d / least(r.day_number, 30))::DECIMAL(18, 2) AS run_rate_30d,
-           (r.net_90d / least(r.day_number, 90))::DECIMAL(18, 2) AS run_rate_90d,
-           min(r.date) FILTER (WHERE r.cumulative_net_eur >= t.amount)
-               OVER (PARTITION BY r.target_id ORDER BY r.date ROWS UNBOUNDED PRECEDING) AS reached_on
-    FROM running r JOIN core.dim_target t USING (target_id)
+cents AS (
+    SELECT *,
+           (cum_net * 100)::HUGEINT AS cum_c,
+           (amount * 100)::HUGEINT AS amount_c,
+           (net_30d * 100)::HUGEINT AS net_30d_c,
+           (net_90d * 100)::HUGEINT AS net_90d_c,
+           least(day_number, 30) AS days_30d,
+           least(day_number, 90) AS days_90d,
+           -- reached: cumulative at or above the amount; reached_on = first day of the current
+           -- stretch at or above it (a return can take it back below)
+           CASE WHEN cum_net >= amount THEN
+               coalesce(max(date) FILTER (WHERE cum_net < amount) OVER upto + 1, window_start)
+           END AS reached_on
+    FROM running
+    WINDOW upto AS (PARTITION BY target_id ORDER BY date ROWS UNBOUNDED PRECEDING)
 ),
 projected AS (
     SELECT *,
            CASE WHEN amount IS NULL THEN NULL
                 WHEN reached_on IS NOT NULL THEN reached_on
-                WHEN run_rate_30d > 0
-                    THEN date + ceil((amount - cumulative_net_eur) / run_rate_30d)::INTEGER
+                -- ceil(remaining / (net_30d / days_30d)) days after this one, in integers; a date
+                -- past 9999-12-31 is no date at all (off_track)
+                WHEN net_30d_c > 0 THEN
+                    CASE WHEN ((amount_c - cum_c) * days_30d + net_30d_c - 1) // net_30d_c
+                              <= DATE '9999-12-31' - date
+                         THEN date + (((amount_c - cum_c) * days_30d + net_30d_c - 1) // net_30d_c)::INTEGER
+                    END
            END AS projected_completion_date
-    FROM rated
+    FROM cents
 )
-SELECT target_id, date, net_eur, gross_eur, cancelled_eur, returned_eur, units, kg,
-       cumulative_net_eur, cumulative_units, cumulative_kg,
+SELECT target_id,
+       date,
+       day_number,
+       order_lines,
+       gross_eur,
+       cancelled_eur,
+       returned_eur,
+       net_eur,
+       units,
+       kg,
+       cum_net::DECIMAL(18, 2) AS cumulative_net_eur,
+       cum_units::BIGINT AS cumulative_units,
+       cum_kg::DECIMAL(18, 4) AS cumulative_kg,
        amount AS target_eur,
-       (100 * cumulative_net_eur / amount)::DECIMAL(9, 4) AS pct_of_target,
-       run_rate_30d, run_rate_90d,
+       (core.div_half_even(cum_c * 1000000, amount_c)::DECIMAL(38, 0) * 0.0001::DECIMAL(5, 4))::DECIMAL(12, 4)
+           AS pct_of_target,
+       CASE WHEN amount IS NOT NULL THEN greatest(amount - cum_net, 0)::DECIMAL(18, 2) END AS remaining_eur,
+       (core.div_half_even(net_30d_c, days_30d)::DECIMAL(38, 0) * 0.01::DECIMAL(3, 2))::DECIMAL(18, 2)
+           AS run_rate_30d,
+       (core.div_half_even(net_90d_c, days_90d)::DECIMAL(38, 0) * 0.01::DECIMAL(3, 2))::DECIMAL(18, 2)
+           AS run_rate_90d,
        CASE WHEN amount IS NULL OR date >= stretch_deadline THEN NULL
-            WHEN cumulative_net_eur >= amount THEN 0
-            ELSE ((amount - cumulative_net_eur) / (stretch_deadline - date))::DECIMAL(18, 2)
+            WHEN cum_net >= amount THEN 0::DECIMAL(18, 2)
+            ELSE (core.div_half_even(amount_c - cum_c, stretch_deadline - date)::DECIMAL(38, 0)
+                  * 0.01::DECIMAL(3, 2))::DECIMAL(18, 2)
        END AS pace_needed_stretch,
        CASE WHEN amount IS NULL OR date >= final_deadline THEN NULL
-            WHEN cumulative_net_eur >= amount THEN 0
-            ELSE ((amount - cumulative_net_eur) / (final_deadline - date))::DECIMAL(18, 2)
+            WHEN cum_net >= amount THEN 0::DECIMAL(18, 2)
+            ELSE (core.div_half_even(amount_c - cum_c, final_deadline - date)::DECIMAL(38, 0)
+                  * 0.01::DECIMAL(3, 2))::DECIMAL(18, 2)
        END AS pace_needed_final,
+       reached_on,
        projected_completion_date,
        CASE WHEN amount IS NULL THEN NULL
             WHEN projected_completion_date <= stretch_deadline THEN 'on_track'
@@ -85,13 +109,27 @@ SELECT target_id, date, net_eur, gross_eur, cancelled_eur, returned_eur, units, 
 FROM projected
 ORDER BY target_id, date;
 
-COMMENT ON TABLE marts.export_progress_daily IS 'Daily progress per target: net EUR, cumulative, % of target, run-rates, pace needed, projection, status (DESIGN §4).';
-COMMENT ON COLUMN marts.export_progress_daily.net_eur IS 'Net EUR that day: orders minus cancellations and returns counted on their own dates.';
-COMMENT ON COLUMN marts.export_progress_daily.cumulative_net_eur IS 'Net EUR since the window start, up to and including the day.';
-COMMENT ON COLUMN marts.export_progress_daily.pct_of_target IS 'cumulative_net_eur / target_eur x 100.';
-COMMENT ON COLUMN marts.export_progress_daily.run_rate_30d IS 'Net EUR per day over the trailing 30 days (days elapsed, if fewer).';
-COMMENT ON COLUMN marts.export_progress_daily.run_rate_90d IS 'Net EUR per day over the trailing 90 days (days elapsed, if fewer).';
-COMMENT ON COLUMN marts.export_progress_daily.pace_needed_stretch IS 'EUR per day still needed from the next day to reach the target by the stretch deadline; 0 once reached.';
-COMMENT ON COLUMN marts.export_progress_daily.pace_needed_final IS 'EUR per day still needed from the next day to reach the target by the final deadline; 0 once reached.';
-COMMENT ON COLUMN marts.export_progress_daily.projected_completion_date IS 'Day the target is reached at the 30-day run-rate (the day it was reached, once reached).';
-COMMENT ON COLUMN marts.export_progress_daily.status IS 'on_track: projected by the stretch deadline; at_risk: by the final deadline; off_track: later or no run-rate.';
+COMMENT ON TABLE marts.export_progress_daily IS 'Daily progress per target (DESIGN §4, docs/tracking.md): one row per calendar day from the window start to min(window end, latest event date); days without sales are 0.';
+COMMENT ON COLUMN marts.export_progress_daily.target_id IS 'core.dim_target.target_id (targets.yml).';
+COMMENT ON COLUMN marts.export_progress_daily.date IS 'The day (UTC event_date).';
+COMMENT ON COLUMN marts.export_progress_daily.day_number IS 'Days since the window start, counting it: 1 on window_start.';
+COMMENT ON COLUMN marts.export_progress_daily.order_lines IS 'Order lines ordered that day.';
+COMMENT ON COLUMN marts.export_progress_daily.gross_eur IS 'EUR of orders that day (positive).';
+COMMENT ON COLUMN marts.export_progress_daily.cancelled_eur IS 'EUR of cancellations that day (negative; the whole line value, on the cancel date).';
+COMMENT ON COLUMN marts.export_progress_daily.returned_eur IS 'EUR of returns that day (negative; the returned share at the original order rate, on the return date).';
+COMMENT ON COLUMN marts.export_progress_daily.net_eur IS 'Net EUR that day: gross_eur + cancelled_eur + returned_eur.';
+COMMENT ON COLUMN marts.export_progress_daily.units IS 'Net units that day (orders minus cancelled and returned units).';
+COMMENT ON COLUMN marts.export_progress_daily.kg IS 'Net weight in kg that day (catalogue unit weight x signed quantity).';
+COMMENT ON COLUMN marts.export_progress_daily.cumulative_net_eur IS 'Net EUR from the window start up to and including the day.';
+COMMENT ON COLUMN marts.export_progress_daily.cumulative_units IS 'Net units from the window start up to and including the day.';
+COMMENT ON COLUMN marts.export_progress_daily.cumulative_kg IS 'Net kg from the window start up to and including the day.';
+COMMENT ON COLUMN marts.export_progress_daily.target_eur IS 'The target amount in EUR; NULL for a tracking-only target.';
+COMMENT ON COLUMN marts.export_progress_daily.pct_of_target IS '100 x cumulative_net_eur / target_eur, 4 decimals, half to even; NULL without an amount.';
+COMMENT ON COLUMN marts.export_progress_daily.remaining_eur IS 'max(target_eur - cumulative_net_eur, 0).';
+COMMENT ON COLUMN marts.export_progress_daily.run_rate_30d IS 'Net EUR per day over the 30 days ending on the day (within the window; at the window start divided by the days elapsed), to the cent half to even.';
+COMMENT ON COLUMN marts.export_progress_daily.run_rate_90d IS 'Net EUR per day over the 90 days ending on the day (within the window; at the window start divided by the days elapsed), to the cent half to even.';
+COMMENT ON COLUMN marts.export_progress_daily.pace_needed_stretch IS 'EUR per day needed from the next day on to reach the amount by the stretch deadline: (target_eur - cumulative_net_eur) / (stretch_deadline - date); 0 once reached; NULL on and after the deadline.';
+COMMENT ON COLUMN marts.export_progress_daily.pace_needed_final IS 'EUR per day needed from the next day on to reach the amount by the final deadline: (target_eur - cumulative_net_eur) / (final_deadline - date); 0 once reached; NULL on and after the deadline.';
+COMMENT ON COLUMN marts.export_progress_daily.reached_on IS 'When cumulative_net_eur >= target_eur: the first day of the current run at or above the amount; else NULL.';
+COMMENT ON COLUMN marts.export_progress_daily.projected_completion_date IS 'reached_on if reached; else date + ceil((target_eur - cumulative_net_eur) / exact 30-day run-rate) days; NULL if the 30-day run-rate <= 0 (or the date would pass 9999-12-31).';
+COMMENT ON COLUMN marts.export_progress_daily.status IS 'on_track: projected_completion_date <= stretch deadline; at_risk: <= final deadline; off_track: later or no projection; NULL without an amount.';

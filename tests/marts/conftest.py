@@ -1,10 +1,12 @@
-"""A tiny warehouse with hand-made facts and targets, for mart and report tests."""
+"""Tiny warehouses with hand-made facts, dimensions and targets, for the mart, snapshot and report tests."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import polars as pl
@@ -14,7 +16,7 @@ import yaml
 from pipelines.ledger import insert_frame
 from pipelines.settings import Settings
 
-FACT_DEFAULTS = {
+FACT_DEFAULTS: dict[str, Any] = {
     "channel": "tmall_global",
     "order_id": "O",
     "line_id": "1",
@@ -29,17 +31,20 @@ FACT_DEFAULTS = {
     "ship_to_region": "Guangdong",
     "source_file": "f",
     "line_number": 1,
-    "batch_id": "b",
+    "batch_id": "b1",
 }
+D = date
 
 
-def add_facts(con: duckdb.DuckDBPyConnection, rows: list[tuple]) -> None:
-    """rows: (event_id, event_type, event_date, eur, quantity, origin, ship_to)."""
+def add_facts(con: duckdb.DuckDBPyConnection, rows: list[tuple], batch_id: str = "b1", **common: Any) -> None:
+    """rows: (event_id, event_type, event_date, eur, quantity, origin, ship_to[, {column: value}])."""
     records = []
-    for event_id, kind, day, eur, qty, origin, ship in rows:
+    for event_id, kind, day, eur, qty, origin, ship, *extra in rows:
         records.append(
             {
                 **FACT_DEFAULTS,
+                "batch_id": batch_id,
+                **common,
                 "event_id": event_id,
                 "event_type": kind,
                 "event_ts": day,
@@ -49,12 +54,13 @@ def add_facts(con: duckdb.DuckDBPyConnection, rows: list[tuple]) -> None:
                 "eur_amount": Decimal(eur),
                 "local_amount": Decimal(eur),
                 "quantity": qty,
-                "weight_kg": Decimal(qty),
+                "weight_kg": Decimal(qty) / 2,
                 "country_of_origin": origin,
                 "ship_to_country": ship,
+                **(extra[0] if extra else {}),
             }
         )
-    frame = pl.DataFrame(records).with_columns(
+    frame = pl.DataFrame(records, infer_schema_length=None).with_columns(
         pl.col("eur_amount").cast(pl.Decimal(18, 2)),
         pl.col("local_amount").cast(pl.Decimal(18, 4)),
         pl.col("weight_kg").cast(pl.Decimal(18, 4)),
@@ -64,7 +70,23 @@ def add_facts(con: duckdb.DuckDBPyConnection, rows: list[tuple]) -> None:
     insert_frame(con, "core.fct_sales_event", frame)
 
 
+def add_dims(con: duckdb.DuckDBPyConnection) -> None:
+    """The few reference rows the labels and roll-ups of the fixture need."""
+    con.execute("""INSERT INTO core.dim_country (country_code, name, region) VALUES
+                   ('GB', 'United Kingdom', 'Europe'), ('FR', 'France', 'Europe'), ('DE', 'Germany', 'Europe'),
+                   ('CN', 'China', 'Asia'), ('HK', 'Hong Kong', 'Asia')""")
+    con.execute("""INSERT INTO core.dim_hs_section VALUES ('IV', 'Prepared foodstuffs; beverages'),
+                   ('XVIII', 'Optical and precision instruments; clocks')""")
+    con.execute("""INSERT INTO core.dim_hs_code VALUES
+                   ('22', 2, 'Beverages, spirits and vinegar', NULL, '22', 'IV'),
+                   ('91', 2, 'Clocks and watches and parts thereof', NULL, '91', 'XVIII')""")
+    con.execute("""INSERT INTO core.dim_supplier VALUES
+                   ('GB001', 'Highland Spirits Ltd', 'GB', NULL, 'GBP', 'suppliers.csv', TIMESTAMP '2020-01-01'),
+                   ('FR001', 'Horlogerie de Paris SA', 'FR', NULL, 'EUR', 'suppliers.csv', TIMESTAMP '2020-01-01')""")
+
+
 def write_targets(settings: Settings, targets: list[dict]) -> Path:
+    """The targets in force for the test (the sample-targets path wins over the repo's)."""
     path = settings.home / "targets.sample.yml"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump({"targets": targets}), encoding="utf-8")
@@ -79,6 +101,7 @@ def target(
     amount: str | None = "100",
     origins: list[str] | None = None,
     dest: list[str] | None = None,
+    **extra: Any,
 ) -> dict:
     doc = {
         "id": tid,
@@ -88,34 +111,39 @@ def target(
         "window_start": start,
         "window_end": end,
         "deadlines": {"stretch": stretch, "final": end},
+        **extra,
     }
     if amount is not None:
-        doc["amount"] = int(amount)
+        doc["amount"] = float(amount) if "." in amount else int(amount)  # as a YAML author writes it
     return doc
 
 
+FIXTURE_A = [
+    ("e0", "order", D(2019, 12, 31), "99.00", 1, "GB", "CN"),  # before the window
+    ("e1", "order", D(2020, 1, 1), "10.00", 1, "GB", "CN"),
+    ("e2", "order", D(2020, 1, 2), "20.00", 2, "GB", "CN"),
+    ("e3", "order", D(2020, 1, 2), "50.00", 1, "FR", "CN", {"supplier_id": "FR001", "hs_chapter": "91"}),  # not UK
+    ("e4", "order", D(2020, 1, 3), "30.00", 1, "GB", "HK"),  # Hong Kong is not CN
+    ("e5", "return", D(2020, 1, 4), "-5.00", -1, "GB", "CN", {"order_id": "O", "line_id": "2"}),
+    ("e6", "order", D(2020, 1, 11), "7.00", 1, "GB", "CN"),  # after the window (the latest event)
+]
+A_TARGETS = [
+    target("uk_goods_to_cn", D(2020, 1, 1), D(2020, 1, 10), D(2020, 1, 5)),
+    target("all_goods_to_cn", D(2020, 1, 1), D(2020, 1, 10), D(2020, 1, 5), amount=None, origins=[]),
+    target("uk_goods_to_de", D(2020, 1, 1), D(2020, 1, 10), D(2020, 1, 5), dest=["DE"]),  # no sales
+    target("uk_goods_2021", D(2021, 1, 1), D(2021, 12, 31), D(2021, 6, 30)),  # window not started in the data
+]
+
+
 @pytest.fixture
-def fixture_warehouse(con: duckdb.DuckDBPyConnection, settings: Settings) -> duckdb.DuckDBPyConnection:
-    """Facts of DESIGN §4's cases; the arithmetic is in tests/marts/test_marts.py."""
-    add_facts(
-        con,
-        [
-            ("e0", "order", date(2019, 12, 31), "99.00", 1, "GB", "CN"),  # before the window
-            ("e1", "order", date(2020, 1, 1), "10.00", 1, "GB", "CN"),
-            ("e2", "order", date(2020, 1, 2), "20.00", 2, "GB", "CN"),
-            ("e3", "order", date(2020, 1, 2), "50.00", 1, "FR", "CN"),  # not UK goods
-            ("e4", "order", date(2020, 1, 3), "30.00", 1, "GB", "HK"),  # Hong Kong is not CN
-            ("e5", "return", date(2020, 1, 4), "-5.00", -1, "GB", "CN"),
-            ("e6", "order", date(2020, 1, 11), "7.00", 1, "GB", "CN"),  # after the window
-        ],
-    )
-    d = date
-    write_targets(
-        settings,
-        [
-            target("uk_goods_to_cn", d(2020, 1, 1), d(2020, 1, 10), d(2020, 1, 5)),
-            target("all_goods_to_cn", d(2020, 1, 1), d(2020, 1, 10), d(2020, 1, 5), amount=None, origins=[]),
-            target("uk_goods_to_de", d(2020, 1, 1), d(2020, 1, 10), d(2020, 1, 5), dest=["DE"]),
-        ],
-    )
-    return con
+def fixture_warehouse(con: duckdb.DuckDBPyConnection, settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
+    """DESIGN §4's cases on ten days; the arithmetic is in tests/marts/test_progress.py."""
+    add_dims(con)
+    add_facts(con, FIXTURE_A)
+    write_targets(settings, A_TARGETS)
+    yield con
+
+
+def table(con: duckdb.DuckDBPyConnection, name: str) -> list[tuple]:
+    """Every row of a mart, in a stable order (for comparing builds)."""
+    return con.execute(f"SELECT * FROM {name} ORDER BY ALL").fetchall()

@@ -42,9 +42,11 @@ def test_report_is_self_contained_and_matches_the_mart(report, fixture_warehouse
         "WHERE target_id = 'uk_goods_to_cn'"
     ).fetchall()
     section = html.split('id="target-uk_goods_to_cn"')[1].split("</section>")[0]
-    assert f'data-value="{cumulative}"' in section and "€25.00" in section
-    assert f'data-value="{pct}"' in section and status.replace("_", " ") in section
-    assert (report.parent / "uk_goods_to_cn_progress.svg").read_text().startswith("<svg")
+    assert f'data-field="cumulative_net_eur" data-value="{cumulative}">EUR 25.00<' in section
+    assert f'data-field="pct_of_target" data-value="{pct}"' in section
+    assert f'data-field="status" data-value="{status}">Off track<' in section
+    svg = (report.parent / "uk_goods_to_cn_progress.svg").read_text()
+    assert svg.startswith('<?xml version="1.0"') and "<svg" in svg
 
 
 @pytest.mark.browser
@@ -65,4 +67,4 @@ def test_report_renders_in_chromium_without_errors(report, tmp_path) -> None:
     assert "CONSOLE" not in dom.stderr or "Uncaught" not in dom.stderr
     rendered = dom.stdout
     assert 'data-field="cumulative_net_eur" data-value="25.00"' in rendered
-    assert "<svg" in rendered and "off track" in rendered
+    assert "<svg" in rendered and 'data-field="status" data-value="off_track">Off track<' in rendered

@@ -1,0 +1,183 @@
+"""What the export-tracking report shows, read from the marts and core of a snapshot."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import duckdb
+
+from pipelines.report.charts import monthly_chart, progress_chart
+from pipelines.report.format import day, eur
+
+TOP_N = 10
+TOP = (
+    ("hs_chapter", "HS chapters", "Chapter"),
+    ("supplier", "Suppliers", "Supplier"),
+    ("ship_to_region", "Ship-to regions", "Region"),
+)
+STALE_CATALOGUE_DAYS = 45
+
+
+def rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[dict[str, Any]]:
+    cur = con.execute(sql, params or [])
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def verdict(t: dict[str, Any]) -> str:
+    """One plain sentence explaining the status of a target's latest day."""
+    if t["date"] is None:
+        return f"The window opens on {day(t['window_start'])}; no sales counted yet."
+    if t["target_eur"] is None:
+        return f"Tracked without a target: {eur(t['cumulative_net_eur'])} net since {day(t['window_start'])}."
+    stretch, final = t["stretch_deadline"], t["final_deadline"]
+    if t["reached_on"]:
+        when = (
+            "by the stretch deadline"
+            if t["reached_on"] <= stretch
+            else "after the stretch deadline, by the final deadline"
+            if t["reached_on"] <= final
+            else "after the final deadline"
+        )
+        return f"Target reached on {day(t['reached_on'])}, {when}."
+    rate = eur(t["run_rate_30d"], cents=False)
+    projected = t["projected_completion_date"]
+    if projected is None:
+        return f"No projected date: the 30-day run-rate is {rate} a day."
+    gap = (projected - stretch).days
+    relative = (
+        f"{-gap:,} days before the stretch deadline"
+        if gap < 0
+        else "on the stretch deadline"
+        if gap == 0
+        else f"{gap:,} days after the stretch deadline"
+        + ("" if projected <= final else f" and {(projected - final).days:,} after the final one")
+    )
+    return f"At the 30-day run-rate of {rate} a day the target is reached on {day(projected)}, {relative}."
+
+
+def _tops(con: duckdb.DuckDBPyConnection, target_id: str, total: Decimal) -> list[dict[str, Any]]:
+    tables = []
+    for dimension, title, header in TOP:
+        top = rows(
+            con,
+            """SELECT member, any_value(label) AS label, sum(net_eur) AS net_eur, sum(gross_eur) AS gross_eur,
+                      sum(cancelled_eur) + sum(returned_eur) AS lost_eur, sum(units) AS units
+               FROM marts.export_breakdown_monthly WHERE target_id = ? AND dimension = ?
+               GROUP BY member ORDER BY net_eur DESC, member LIMIT ?""",
+            [target_id, dimension, TOP_N],
+        )
+        for r in top:
+            r["share"] = (100 * r["net_eur"] / total).quantize(Decimal("0.1")) if total > 0 else None
+            r["bar"] = max(0, min(100, float(r["share"] or 0)))
+        tables.append({"dimension": dimension, "title": title, "header": header, "rows": top})
+    return tables
+
+
+def targets(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """Every target's headline, charts, monthly table and top breakdowns (targets.yml order)."""
+    found = rows(con, "SELECT * FROM marts.export_progress_latest ORDER BY position, target_id")
+    series: dict[str, list[tuple[date, Decimal]]] = defaultdict(list)
+    for target_id, d, cumulative in con.execute(
+        "SELECT target_id, date, cumulative_net_eur FROM marts.export_progress_daily ORDER BY target_id, date"
+    ).fetchall():
+        series[target_id].append((d, cumulative))
+    monthly: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in rows(
+        con,
+        """SELECT target_id, date_trunc('month', date)::DATE AS month, sum(order_lines) AS order_lines,
+                  sum(gross_eur) AS gross_eur, sum(cancelled_eur) AS cancelled_eur,
+                  sum(returned_eur) AS returned_eur, sum(net_eur) AS net_eur, sum(units) AS units,
+                  arg_max(cumulative_net_eur, date) AS cumulative_net_eur
+           FROM marts.export_progress_daily GROUP BY ALL ORDER BY target_id, month""",
+    ):
+        monthly[r["target_id"]].append(r)
+    for i, t in enumerate(found):
+        tid = t["target_id"]
+        t["verdict"] = verdict(t)
+        t["chart"] = progress_chart(
+            series[tid],
+            start=t["window_start"],
+            stretch=t["stretch_deadline"],
+            final=t["final_deadline"],
+            amount=t["target_eur"],
+            projected=t["projected_completion_date"],
+            title=f"{t['name']}: cumulative net sales against the paths to the deadlines",
+            uid=f"p{i}",
+        )
+        t["monthly"] = monthly[tid]
+        t["monthly_chart"] = monthly_chart(
+            [(m["month"], m["gross_eur"], m["cancelled_eur"], m["returned_eur"], m["net_eur"]) for m in monthly[tid]],
+            title=f"{t['name']}: monthly gross sales, cancellations and returns",
+            uid=f"m{i}",
+        )
+        t["totals"] = {
+            k: sum((m[k] for m in monthly[tid]), Decimal(0))
+            for k in ("gross_eur", "cancelled_eur", "returned_eur", "net_eur")
+        }
+        t["tops"] = _tops(con, tid, t["cumulative_net_eur"])
+        t["progress_bar"] = min(float(t["pct_of_target"] or 0), 100.0)
+        t["elapsed"] = _share_of_window(t, t["date"]) if t["date"] else 0.0
+    return found
+
+
+def _share_of_window(t: dict[str, Any], d: date) -> float:
+    """Share of the window elapsed by the end of a day, in % (the time mark on the progress bar)."""
+    span = (t["window_end"] - t["window_start"]).days + 1
+    return round(100 * ((d - t["window_start"]).days + 1) / span, 1)
+
+
+def all_goods(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """The built-in view: every sale by country of origin (any destination)."""
+    origins = rows(
+        con,
+        """SELECT country_of_origin, any_value(origin_name) AS name, sum(net_eur) AS net_eur,
+                  sum(net_eur) FILTER (WHERE ship_to_country = 'CN') AS to_cn_eur, sum(order_lines) AS order_lines
+           FROM marts.export_all_goods_monthly GROUP BY country_of_origin ORDER BY net_eur DESC, country_of_origin""",
+    )
+    total = sum((r["net_eur"] for r in origins), Decimal(0))
+    for r in origins:
+        r["share"] = (100 * r["net_eur"] / total).quantize(Decimal("0.1")) if total > 0 else None
+        r["bar"] = max(0, min(100, float(r["share"] or 0)))
+    return {"origins": origins[:TOP_N], "more": max(len(origins) - TOP_N, 0), "total": total}
+
+
+def freshness(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """Latest event, FX date and catalogue per supplier; quarantine and late data waiting."""
+    (facts,) = rows(
+        con,
+        """SELECT max(event_ts) AS latest_event, max(event_date) AS latest_event_date, count(*) AS events,
+                  (SELECT max(rate_date) FROM core.fx_rate) AS latest_fx,
+                  (SELECT count(DISTINCT currency) FROM core.fx_rate) AS currencies,
+                  (SELECT count(*) FROM audit.quarantine WHERE resolved_at IS NULL) AS quarantined,
+                  (SELECT count(*) FROM raw.pending_sales_events) AS pending
+           FROM core.fct_sales_event""",
+    )
+    facts["reasons"] = rows(
+        con,
+        """SELECT feed, reason, count(*) AS n FROM audit.quarantine WHERE resolved_at IS NULL
+           GROUP BY ALL ORDER BY n DESC, feed, reason""",
+    )
+    facts["catalogues"] = rows(
+        con,
+        """SELECT s.supplier_id, s.legal_name, s.country, c.latest,
+                  ?::DATE - c.latest AS age_days
+           FROM core.dim_supplier s
+           LEFT JOIN (SELECT supplier_id, max(snapshot_date) AS latest FROM raw.catalogue_items GROUP BY 1) c
+                  USING (supplier_id)
+           ORDER BY c.latest NULLS FIRST, s.supplier_id""",
+        [facts["latest_event_date"]],
+    )
+    facts["stale"] = [
+        c for c in facts["catalogues"] if c["latest"] is None or (c["age_days"] or 0) > STALE_CATALOGUE_DAYS
+    ]
+    facts["stale_days"] = STALE_CATALOGUE_DAYS
+    return facts
+
+
+def report_data(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """Everything the report shows."""
+    return {"targets": targets(con), "all_goods": all_goods(con), "freshness": freshness(con)}
