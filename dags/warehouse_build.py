@@ -13,7 +13,8 @@ themselves; this DAG turns it into what people read:
    expectation fails the run here, before publishing: the previous snapshot stays live.
 3. **publish_snapshot**: copies the warehouse to a new file and switches
    `$XBORDER_HOME/snapshot/current.duckdb` to it atomically (analysts never see a half-built state).
-4. **write_reports**: the export-tracking report from the published snapshot.
+4. **write_reports**: the Data Docs (with the quarantine summary) and the export-tracking report, from
+   the published snapshot.
 
 Every task that opens the warehouse runs in the pool `xborder_warehouse` (one slot). The same
 steps run from the command line: `xborder run --build-only`.
@@ -82,7 +83,7 @@ def warehouse_build() -> None:
 
     @task(outlets=[REPORTS], execution_timeout=timedelta(minutes=30))
     def write_reports(*, outlet_events: Any = None) -> dict[str, str]:
-        """The export-tracking report from the published snapshot (reads the snapshot, not the warehouse)."""
+        """Data Docs and the export-tracking report, from the published snapshot (not the warehouse)."""
         paths = call("write_reports")
         outlet_events[REPORTS].extra = paths
         return paths

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import sys
 
 import typer
@@ -55,11 +56,25 @@ _register()
 
 
 def main() -> None:
-    """Entry point: run the app; known pipeline errors exit 1 with a message, not a traceback."""
+    """Entry point: run the app; known pipeline errors exit 1 with a message, not a traceback.
+
+    The process ends with ``os._exit`` once output is flushed: every warehouse connection is
+    closed by then, and it spares the user nanobind's benign "leaked instances" lines that
+    DuckDB's bindings print at interpreter shutdown after duckdb-engine and GX were loaded.
+    """
     from pipelines.errors import UserFacingError
 
+    code: int | str | None = 0
     try:
         app()
     except UserFacingError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-        sys.exit(1)
+        code = 1
+    except SystemExit as exc:
+        code = exc.code
+    if isinstance(code, str):
+        print(code, file=sys.stderr)
+        code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code or 0)

@@ -164,26 +164,40 @@ def publish_snapshot(*, settings: Settings | None = None, run_id: str | None = N
 
 
 def write_reports(*, settings: Settings | None = None) -> dict[str, str]:
-    """The export-tracking report, from the published snapshot."""
+    """Data Docs (with the quarantine summary) and the export-tracking report that links to them.
+
+    Both read the published snapshot (the last green build), never the writer's file.
+    """
+    from pipelines.quality.docs import build_data_docs
     from pipelines.report import write_report
 
     settings = settings or get_settings()
-    return {"report": str(write_report(settings))}
+    docs = build_data_docs(settings)
+    return {"data_docs": str(docs), "report": str(write_report(settings))}
+
+
+BUILD_STEPS = ("marts", "quality core", "quality marts", "publish", "reports")
 
 
 def build(*, settings: Settings | None = None, progress: ProgressHook | None = None) -> dict[str, Any]:
-    """Marts, publish, reports: what follows every ingest."""
+    """Marts, the core and marts quality gates, publish, reports: what follows every ingest.
+
+    A failed critical expectation raises ``QualityGateFailed`` before the publish step, so the
+    previous snapshot (and the reports read from it) stay live.
+    """
     settings = settings or get_settings()
-    steps: list[tuple[str, Callable[[], Any]]] = [
-        ("marts", lambda: refresh_marts(settings=settings)),
-        ("publish", lambda: publish_snapshot(settings=settings)),
-        ("reports", lambda: write_reports(settings=settings)),
-    ]
+    steps: dict[str, Callable[[], Any]] = {
+        "marts": lambda: refresh_marts(settings=settings),
+        "quality core": lambda: quality_gate("core", settings=settings),
+        "quality marts": lambda: quality_gate("marts", settings=settings),
+        "publish": lambda: publish_snapshot(settings=settings),
+        "reports": lambda: write_reports(settings=settings),
+    }
     results: dict[str, Any] = {}
-    for done, (name, step) in enumerate(steps):
+    for done, name in enumerate(BUILD_STEPS):
         if progress:
             progress(name, done, len(steps))
-        results[name] = step()
+        results[name] = steps[name]()
     if progress:
         progress("done", len(steps), len(steps))
     return results

@@ -1,0 +1,111 @@
+"""``xborder quality``: run the Great Expectations gates on demand and build the Data Docs."""
+
+from __future__ import annotations
+
+import typer
+
+STAGES = ("fx", "catalogues", "sales", "core", "marts")
+
+
+def command(
+    stage: list[str] = typer.Option(
+        None, "--stage", "-s", help=f"Only these stages ({', '.join(STAGES)}); repeatable. Default: all."
+    ),
+    docs_only: bool = typer.Option(False, "--docs-only", help="Only rebuild the Data Docs from stored results."),
+    accept: str = typer.Option(
+        None,
+        "--accept",
+        metavar="RUN_ID",
+        help="Let the batches of a failed feed gate through after review (the run id is in the gate's message).",
+    ),
+    note: str = typer.Option("", "--note", help="Why the failed gate was accepted (kept in audit.dq_gate_runs)."),
+) -> None:
+    """Validate the warehouse with the project's Great Expectations suites, then build the Data Docs.
+
+    Every stage runs through the pipeline's own DuckDB connection (SQL pushed down, no copies):
+    fx, catalogues and sales check the load batches no gate has passed yet; core and marts check
+    whole tables (keys, SCD2 versions, FX coverage, reconciliation of the marts with core).
+    Every result goes to audit.dq_results, one row per expectation, so quality trends with SQL.
+    The Data Docs ($XBORDER_HOME/quality/data_docs/index.html, with quarantine.html beside it)
+    open offline: no CDN, styles and scripts inline. Exit code 1 when a critical expectation
+    failed; warnings are listed and recorded but do not fail.
+
+    Examples:
+
+      xborder quality
+
+      xborder quality --stage core --stage marts
+
+      xborder quality --accept 20210614T101500-ab12cd --note "supplier confirmed the price list"
+
+      xborder sql "SELECT suite, rule, observed_value FROM audit.dq_latest WHERE NOT success"
+    """
+    from rich.console import Console
+
+    from pipelines.settings import get_settings
+
+    unknown = sorted(set(stage or []) - set(STAGES))
+    if unknown:
+        raise typer.BadParameter(f"unknown stage(s) {unknown}; stages: {', '.join(STAGES)}")
+    console = Console()
+    settings = get_settings()
+    if accept:
+        _accept(console, settings, accept, note)
+        return
+    failed = False if docs_only else _run_gates(console, settings, [s for s in STAGES if not stage or s in stage])
+    from pipelines.quality.docs import build_data_docs
+
+    with console.status("building the Data Docs"):
+        index = build_data_docs(settings)
+    console.print(f"[green]✓[/] Data Docs: {index}  (quarantine summary: {index.parent / 'quarantine.html'})")
+    if failed:
+        raise typer.Exit(1)
+
+
+def _run_gates(console, settings, stages: list[str]) -> bool:  # noqa: ANN001 - rich/settings types
+    """Run each stage's gate (all of them, even after a failure); print a table; True if any failed."""
+    from rich.table import Table
+
+    from pipelines import runner
+    from pipelines.quality.gates import QualityGateFailed
+
+    table = Table(title="Quality gates", title_justify="left")
+    for column in ("stage", "result", "expectations", "critical failed", "warnings", "seconds"):
+        table.add_column(column, justify="left" if column in ("stage", "result") else "right")
+    problems: list[str] = []
+    failed = False
+    for name in stages:
+        with console.status(f"quality gate {name}"):
+            try:
+                result = runner.quality_gate(name, settings=settings)
+            except QualityGateFailed as exc:
+                result = exc.result.to_dict()
+                failed = True
+        counts = result["counts"]
+        shown = "[green]passed[/]" if result["passed"] else "[red]failed[/]"
+        table.add_row(
+            name,
+            shown,
+            f"{counts['expectations']:,}",
+            f"{counts['failed_critical']:,}",
+            f"{counts['failed_warning']:,}",
+            f"{result['seconds']:.2f}",
+        )
+        problems += [f"[red]✗[/] {name}: {text}" for text in result["failures"]]
+        problems += [f"[yellow]![/] {name}: {text}" for text in result["warnings"]]
+    console.print(table)
+    for line in problems:
+        console.print(line, highlight=False)
+    return failed
+
+
+def _accept(console, settings, run_id: str, note: str) -> None:  # noqa: ANN001
+    from pipelines.quality.gates import accept
+    from pipelines.warehouse import session, transaction
+
+    if not note:
+        raise typer.BadParameter("say why with --note (it is kept beside the accepted run)")
+    with session(settings=settings) as con, transaction(con):
+        accepted = accept(con, run_id, note)
+    for stage, batches in accepted:
+        console.print(f"[green]✓[/] accepted failed gate {run_id} ({stage}): {batches} batch(es) may now be published")
