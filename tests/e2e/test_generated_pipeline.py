@@ -63,3 +63,33 @@ def test_generate_run_matches_independent_sql_and_rerun_changes_nothing(settings
     ingest_all(settings=settings)  # nothing new landed: nothing changes
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         assert state(con) == before
+
+
+@pytest.mark.e2e
+def test_sql_examples_run_as_written_on_the_snapshot(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every ready query of sql/examples/ runs through `xborder sql --file` on the published snapshot."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+    from pipelines.settings import reset_settings
+
+    generate(settings.landing_dir, order_lines=4_000, seed=5, start=START, end=END)
+    ingest_all(settings=settings)
+    build(settings=settings)
+    monkeypatch.setenv("XBORDER_HOME", str(settings.home))
+    reset_settings()
+    examples = sorted((settings.sql_dir / "examples").glob("*.sql"))
+    assert len(examples) >= 3
+    answers = {}
+    for example in examples:
+        result = CliRunner().invoke(app, ["sql", "--file", str(example), "--format", "json"])
+        assert result.exit_code == 0, f"{example.name}: {result.output}"
+        answers[example.stem] = json.loads(result.output)
+        assert answers[example.stem], f"{example.name} returned no rows"
+    # The headline recomputed from core equals the mart's headline, target by target.
+    from_core = {r["target_id"]: r for r in answers["progress_check_from_core"]}
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        mart = con.execute("SELECT target_id, cumulative_net_eur FROM marts.export_progress_latest").fetchall()
+    assert {t: str(v) for t, v in mart} == {t: str(r["cumulative_net_eur"]) for t, r in from_core.items()}
