@@ -72,7 +72,7 @@ def load_catalogues(
     if frame.height == 0:
         finish(con, batch, "catalogues", batch_id, summary, frame, frame, frame)
         return summary
-    typed = _typed(frame, {s: c for s, c in contracts.items()})
+    typed = canonical(frame, {s: c for s, c in contracts.items()})
     checked = _validate(con, typed)
     bad = checked.filter(pl.col("reason").is_not_null())
     dup = checked.filter(pl.col("reason").is_null() & pl.col("duplicate"))
@@ -132,8 +132,8 @@ def _reject_bad_names(batch: Batch, files: list, settings: Settings) -> None:
             )
 
 
-def _typed(frame: pl.DataFrame, contracts: dict) -> pl.DataFrame:
-    """Text -> typed canonical columns, per the supplier's contract (decimal mark, units, HS format)."""
+def canonical(frame: pl.DataFrame, contracts: dict) -> pl.DataFrame:
+    """Text -> typed canonical columns, per the ``source``'s contract (decimal mark, units, HS format)."""
     parts = []
     for supplier, rows in frame.partition_by("source", as_dict=True).items():
         c = contracts[supplier[0]]
@@ -167,6 +167,15 @@ def _validate(con: duckdb.DuckDBPyConnection, typed: pl.DataFrame) -> pl.DataFra
     hs6 = con.sql("SELECT hs_code FROM core.dim_hs_code WHERE level = 6").pl()["hs_code"]
     countries = con.sql("SELECT country_code FROM core.dim_country").pl()["country_code"]
     currencies = con.sql("SELECT currency_code FROM core.dim_currency").pl()["currency_code"]
+    return checked(typed, hs6, countries, currencies)
+
+
+def checked(typed: pl.DataFrame, hs6: pl.Series, countries: pl.Series, currencies: pl.Series) -> pl.DataFrame:
+    """Add ``reason``/``column_name`` (first rule broken, null when the row passes) and ``duplicate``.
+
+    Pure: the reference codes are passed in (from the warehouse on load, from ``reference/``
+    in ``xborder contract check``). Duplicates are judged per file (``sha256``).
+    """
     reason, column = first_failure(
         [
             (

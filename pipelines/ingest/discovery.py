@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import polars as pl
 
 from pipelines.contracts import channel_contracts, load_contracts
-from pipelines.landing import discover, sha256_file
+from pipelines.landing import discover, relative, sha256_file
 from pipelines.ledger import known_files
 from pipelines.settings import Settings
 
@@ -17,7 +19,7 @@ def new_files(con: duckdb.DuckDBPyConnection, settings: Settings, folder: str, p
 
     A file whose bytes equal another new file's is listed once (the first path in sort order).
     """
-    files = [(p, sha256_file(p)) for p in discover(settings.landing_dir, folder, pattern)]
+    files = checksums(con, settings.landing_dir, discover(settings.landing_dir, folder, pattern))
     known = known_files(con, [sha for _, sha in files])
     seen: set[str] = set()
     fresh = []
@@ -27,6 +29,47 @@ def new_files(con: duckdb.DuckDBPyConnection, settings: Settings, folder: str, p
         seen.add(sha)
         fresh.append((path, sha))
     return fresh
+
+
+def checksums(con: duckdb.DuckDBPyConnection, root: Path, paths: list[Path]) -> list[tuple[Path, str]]:
+    """(path, sha256) of ``paths``; only files new or changed (size, mtime) since last seen are read.
+
+    Hashes are remembered in ``audit.file_checksum`` by path relative to the landing root.
+    """
+    if not paths:
+        return []
+    stats = [p.stat() for p in paths]
+    names = [relative(root, p) for p in paths]
+    seen = pl.DataFrame(
+        {"path": names, "size_bytes": [s.st_size for s in stats], "mtime_ns": [s.st_mtime_ns for s in stats]},
+        schema={"path": pl.String, "size_bytes": pl.Int64, "mtime_ns": pl.Int64},
+    )
+    con.register("_landed_stats", seen.to_arrow())
+    try:
+        cached = dict(
+            con.execute(
+                """SELECT c.path, any_value(c.sha256) FROM audit.file_checksum c
+                   JOIN _landed_stats s USING (path, size_bytes, mtime_ns) GROUP BY c.path"""
+            ).fetchall()
+        )
+    finally:
+        con.unregister("_landed_stats")
+    fresh = [i for i, name in enumerate(names) if name not in cached]
+    hashed = {names[i]: sha256_file(paths[i]) for i in fresh}
+    if hashed:
+        rows = seen[fresh].with_columns(sha256=pl.Series(list(hashed.values())), hashed_at=pl.lit(_now()))
+        con.register("_hashed", rows.to_arrow())
+        try:
+            # part of the caller's transaction when there is one (a rollback only forgets hashes)
+            con.execute("DELETE FROM audit.file_checksum WHERE path IN (SELECT path FROM _hashed)")
+            con.execute("INSERT INTO audit.file_checksum BY NAME SELECT * FROM _hashed")
+        finally:
+            con.unregister("_hashed")
+    return [(path, cached.get(name) or hashed[name]) for path, name in zip(paths, names, strict=True)]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def pending_units(con: duckdb.DuckDBPyConnection, settings: Settings, feed: str) -> list[str]:

@@ -33,29 +33,9 @@ def load_suppliers(con: duckdb.DuckDBPyConnection, settings: Settings, batch_id:
     if frame.height == 0:
         finish(con, batch, "suppliers", batch_id, summary, frame, frame, frame)
         return summary
-    countries = set(con.sql("SELECT country_code FROM core.dim_country").pl()["country_code"])
-    currencies = set(con.sql("SELECT currency_code FROM core.dim_currency").pl()["currency_code"])
-    frame = frame.with_columns(pl.col(c).str.strip_chars() for c in FIELDS).with_columns(
-        pl.col("country", "currency", "vat_id").str.to_uppercase()
-    )
-    reason, column = first_failure(
-        [
-            ("missing_field", "supplier_id", pl.col("supplier_id").is_not_null()),
-            ("missing_field", "legal_name", pl.col("legal_name").is_not_null()),
-            ("unknown_country", "country", pl.col("country").is_in(countries)),
-            ("vat_id_format", "vat_id", vat_valid("vat_id", "country")),
-            ("unknown_currency", "currency", pl.col("currency").is_in(currencies)),
-        ]
-    )
-    repeat = pl.int_range(pl.len()).over("sha256", *FIELDS) > 0
-    conflicting = pl.struct(FIELDS[1:]).n_unique().over("sha256", "supplier_id") > 1
-    frame = frame.with_columns(reason=reason, column_name=column).with_columns(
-        reason=pl.when(pl.col("reason").is_null() & conflicting).then(pl.lit("duplicate_supplier")).otherwise("reason"),
-        column_name=pl.when(pl.col("reason").is_null() & conflicting)
-        .then(pl.lit("supplier_id"))
-        .otherwise("column_name"),
-        duplicate=~conflicting & repeat,
-    )
+    countries = con.sql("SELECT country_code FROM core.dim_country").pl()["country_code"]
+    currencies = con.sql("SELECT currency_code FROM core.dim_currency").pl()["currency_code"]
+    frame = checked(frame, countries, currencies)
     bad = frame.filter(pl.col("reason").is_not_null())
     dup = frame.filter(pl.col("reason").is_null() & pl.col("duplicate"))
     good = frame.filter(pl.col("reason").is_null() & ~pl.col("duplicate"))
@@ -68,3 +48,33 @@ def load_suppliers(con: duckdb.DuckDBPyConnection, settings: Settings, batch_id:
     con.unregister("_suppliers")
     finish(con, batch, "suppliers", batch_id, summary, good, bad, dup)
     return summary
+
+
+def checked(frame: pl.DataFrame, countries: pl.Series, currencies: pl.Series) -> pl.DataFrame:
+    """Trim and upper-case the fields, add ``reason``/``column_name`` (first rule broken) and ``duplicate``.
+
+    Pure: the reference codes are passed in (from the warehouse on load, from ``reference/``
+    in ``xborder contract check``). Duplicates are judged per file (``sha256``).
+    """
+    countries_set, currencies_set = set(countries), set(currencies)
+    frame = frame.with_columns(pl.col(c).str.strip_chars() for c in FIELDS).with_columns(
+        pl.col("country", "currency", "vat_id").str.to_uppercase()
+    )
+    reason, column = first_failure(
+        [
+            ("missing_field", "supplier_id", pl.col("supplier_id").is_not_null()),
+            ("missing_field", "legal_name", pl.col("legal_name").is_not_null()),
+            ("unknown_country", "country", pl.col("country").is_in(countries_set)),
+            ("vat_id_format", "vat_id", vat_valid("vat_id", "country")),
+            ("unknown_currency", "currency", pl.col("currency").is_in(currencies_set)),
+        ]
+    )
+    repeat = pl.int_range(pl.len()).over("sha256", *FIELDS) > 0
+    conflicting = pl.struct(FIELDS[1:]).n_unique().over("sha256", "supplier_id") > 1
+    return frame.with_columns(reason=reason, column_name=column).with_columns(
+        reason=pl.when(pl.col("reason").is_null() & conflicting).then(pl.lit("duplicate_supplier")).otherwise("reason"),
+        column_name=pl.when(pl.col("reason").is_null() & conflicting)
+        .then(pl.lit("supplier_id"))
+        .otherwise("column_name"),
+        duplicate=~conflicting & repeat,
+    )
