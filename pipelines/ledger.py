@@ -15,6 +15,8 @@ from decimal import Decimal
 import duckdb
 import polars as pl
 
+from pipelines.errors import UserFacingError
+
 QUARANTINE_COLUMNS = {
     "sha256": pl.String,
     "path": pl.String,
@@ -125,3 +127,28 @@ class FeedSummary:
         out = asdict(self)
         out["eur_loaded"] = None if self.eur_loaded is None else str(self.eur_loaded)
         return out
+
+
+def forget_rejected(con: duckdb.DuckDBPyConnection, path: str) -> list[str]:
+    """Forget the rejected deliveries of landed file ``path`` so that the next run loads it again.
+
+    Only rejected files (nothing of them reached the warehouse) can be forgotten: their ledger
+    rows, money sums, quarantine rows and remembered checksum go. Returns the checksums forgotten.
+    A loaded file is never re-processed: its content is known, and a corrected file is a new
+    delivery (new bytes, new checksum) that the next run picks up by itself.
+    """
+    rows = con.execute("SELECT sha256, status FROM audit.load_ledger WHERE path = ?", [path]).fetchall()
+    if not rows:
+        raise UserFacingError(f"{path} is not in audit.load_ledger (paths are relative to the landing root)")
+    loaded = [sha for sha, status in rows if status != "rejected"]
+    if loaded:
+        raise UserFacingError(
+            f"{path} was loaded (sha256 {loaded[0][:12]}...): its rows are in the warehouse and re-reading the "
+            "same bytes changes nothing; land a corrected file instead (new content is loaded by the next run)"
+        )
+    shas = [sha for sha, _ in rows]
+    con.execute("DELETE FROM audit.quarantine WHERE list_contains(?, sha256)", [shas])
+    con.execute("DELETE FROM audit.load_ledger_amounts WHERE list_contains(?, sha256)", [shas])
+    con.execute("DELETE FROM audit.load_ledger WHERE list_contains(?, sha256)", [shas])
+    con.execute("DELETE FROM audit.file_checksum WHERE path = ?", [path])
+    return shas

@@ -54,3 +54,31 @@ def status_command() -> None:
         rel = m.path.relative_to(settings.sql_dir)
         table.add_row(f"V{m.version:03d}", m.name, str(rel), applied.get(m.version, "pending"))
     Console().print(table)
+
+
+@app.command("reprocess")
+def reprocess_command(
+    path: str = typer.Argument(..., help="The landed file, relative to the landing root (as in audit.load_ledger)."),
+) -> None:
+    """Let a rejected file be loaded again, once its contract (or its supplier's file) is fixed.
+
+    A file rejected whole (bad header, wrong encoding, unknown layout...) stays in
+    audit.load_ledger with status 'rejected', so no run retries it. This forgets that rejection
+    (ledger row, quarantine rows, remembered checksum); the next `xborder run` or DAG run loads
+    the file through its current contract. Loaded files cannot be forgotten: re-reading the same
+    bytes changes nothing, and corrected content is a new delivery that loads by itself.
+
+    Example:
+
+      xborder sql "SELECT path, message FROM audit.load_ledger WHERE status = 'rejected'"
+
+      xborder db reprocess catalogues/GB003/2020-01-06.csv && xborder run --feed catalogues
+    """
+    from rich.console import Console
+
+    from pipelines.ledger import forget_rejected
+    from pipelines.warehouse import session, transaction
+
+    with session() as con, transaction(con):
+        forgotten = forget_rejected(con, path)
+    Console().print(f"[green]✓[/] {path}: rejection forgotten ({len(forgotten)} delivery); the next run loads it again")
