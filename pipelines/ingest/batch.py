@@ -97,7 +97,7 @@ def read_batch(files: list[tuple[Path, str, str | None, Contract | None]], root:
                 source,
                 None,
                 f"{relative(root, path)}: no contract in contracts/ covers source {source!r}; "
-                "add the source to a contract (see docs/contracts.md)",
+                "add the source to a contract (README, section Contracts)",
                 None,
                 "no_contract",
             )
