@@ -19,7 +19,7 @@ from typing import Any
 import duckdb
 
 from pipelines.errors import UserFacingError
-from pipelines.quality.results import Finding, findings, write_findings, write_gate_run
+from pipelines.quality.results import Finding, findings, with_examples, write_findings, write_gate_run
 from pipelines.quality.suites import FEEDS, STAGES
 from pipelines.settings import Settings
 from pipelines.warehouse import transaction
@@ -114,13 +114,14 @@ def run_gate(con: duckdb.DuckDBPyConnection, stage: str, settings: Settings, run
     started = time.perf_counter()
     batches = pending_batches(con, stage)
     checkpoint = get_context(settings).checkpoints.get(stage)
-    with bound(con, {"fx_lookback_days": settings.fx_lookback_days}):
+    variables = {"fx_lookback_days": settings.fx_lookback_days}
+    with bound(con, variables):
         try:
             outcome = checkpoint.run(
                 expectation_parameters=expectation_parameters(settings),
                 run_id=RunIdentifier(run_name=run_id, run_time=datetime.now(UTC)),
             )
-            found = findings(outcome, stage)
+            found = with_examples(con, findings(outcome, stage), variables)
         except Exception as exc:  # GX could not run at all (e.g. a broken project): a critical failure
             log.exception("quality gate %s could not run", stage)
             found = [_checkpoint_error(stage, exc)]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -107,6 +107,43 @@ def _finding(result: Any, stage: str, suite: str, table: str) -> Finding:
         error=error,
         example=example,
     )
+
+
+def with_examples(
+    con: duckdb.DuckDBPyConnection, findings_: list[Finding], variables: dict[str, Any] | None = None
+) -> list[Finding]:
+    """Findings of failed SQL rules with their first offending row, fetched through ``con``.
+
+    GX 1.24 returns a SQL rule's rows only with result format COMPLETE, which for column rules
+    also lists every unexpected value; the checkpoints use SUMMARY, so the row is read here.
+    """
+    out = []
+    for f in findings_:
+        if f.expectation == "unexpected_rows_expectation" and not f.success and not f.error and not f.example:
+            f = replace(f, example=_first_row(con, f, variables or {}))
+        out.append(f)
+    return out
+
+
+def _first_row(con: duckdb.DuckDBPyConnection, f: Finding, variables: dict[str, Any]) -> str | None:
+    suite = _SUITES.get(f.suite)
+    rule = next((r for r in suite.rules if r.rule == f.rule), None) if suite else None
+    if rule is None:
+        return None
+    source = asset(suite.asset)
+    batch = f"({source.query})" if source.query else source.table
+    cursor = con.cursor()
+    try:
+        for name, value in variables.items():
+            cursor.execute(f"SET VARIABLE {name} = ?", [value])
+        relation = cursor.execute(f"SELECT * FROM ({rule.kwargs['unexpected_rows_query'].format(batch=batch)}) LIMIT 1")
+        names = [d[0] for d in relation.description]
+        row = relation.fetchone()
+    except duckdb.Error:  # the count GX reported is the finding; the example is a courtesy
+        return None
+    finally:
+        cursor.close()
+    return ", ".join(f"{k}={_text(v)}" for k, v in zip(names, row, strict=True)) if row else None
 
 
 def _observed(detail: dict[str, Any]) -> str | None:

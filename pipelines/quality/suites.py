@@ -9,7 +9,7 @@ Severities: ``critical`` rules state what must never happen (a failure stops the
 the snapshot is published); ``warning`` rules state what should be rare, mostly as GX
 ``mostly`` ratios, and are recorded and shown in Data Docs. Business rules GX cannot express
 as a column expectation are SQL (``unexpected_rows_expectation``) pushed down to DuckDB; GX
-counts the rows returned and shows up to 200 of them.
+counts the rows returned, and a failed rule's message shows the first of them.
 
 Feed stages validate only the rows of load batches no passed gate has validated yet
 (``audit.dq_pending_batches``), so their cost follows the new data; ``core`` and ``marts``
