@@ -15,6 +15,8 @@ duplicates. Files are processed in chunks (date order), so memory stays bounded.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
 import polars as pl
 
@@ -28,7 +30,10 @@ from pipelines.settings import Settings
 from pipelines.validation import first_failure
 from pipelines.warehouse import transaction
 
+# A chunk (one transaction) holds at most this many files or bytes of landed text, so memory
+# stays bounded however large the day files grow (100M order lines: ~30k lines a file).
 CHUNK_FILES = 400
+CHUNK_BYTES = 96 << 20
 LOAD_SQL = "core/fct_sales_event_load.sql"
 CANONICAL = [
     "channel",
@@ -65,7 +70,7 @@ def load_sales(
     for channel, contract in sorted(contracts.items()):
         if channels is None or channel in channels:
             files = new_files(con, settings, f"sales/{channel}", contract.file_glob)
-            work += [(channel, contract, files[i : i + CHUNK_FILES]) for i in range(0, len(files), CHUNK_FILES)]
+            work += [(channel, contract, chunk) for chunk in chunks(files)]
     total = sum(len(files) for *_, files in work)
     done = 0
     before = _net_eur(con, batch_id)
@@ -77,6 +82,20 @@ def load_sales(
             progress(f"sales: {channel}", done, total)
     summary.eur_loaded = _net_eur(con, batch_id) - before
     return summary
+
+
+def chunks(files: list[tuple[Path, str]]) -> list[list[tuple[Path, str]]]:
+    """Consecutive groups of files, each at most ``CHUNK_FILES`` files and ``CHUNK_BYTES`` (or one file)."""
+    out: list[list[tuple[Path, str]]] = []
+    size = 0
+    for item in files:
+        bytes_ = item[0].stat().st_size
+        if not out or len(out[-1]) >= CHUNK_FILES or (size + bytes_ > CHUNK_BYTES and out[-1]):
+            out.append([])
+            size = 0
+        out[-1].append(item)
+        size += bytes_
+    return out
 
 
 def _net_eur(con: duckdb.DuckDBPyConnection, batch_id: str):

@@ -269,3 +269,19 @@ def test_row_rules_name_line_and_column(ready, load, wh, landing) -> None:
     ]
     raw = rows(wh, "SELECT raw_row FROM audit.quarantine WHERE line_number = 4")[0][0]
     assert json.loads(raw)["price"] == "abc"
+
+
+def test_chunks_bound_files_and_bytes_and_keep_order(tmp_path, monkeypatch) -> None:
+    from pipelines.ingest import sales
+
+    monkeypatch.setattr(sales, "CHUNK_FILES", 3)
+    monkeypatch.setattr(sales, "CHUNK_BYTES", 100)
+    sizes = [10, 10, 10, 10, 60, 50, 150, 5]
+    files = []
+    for i, size in enumerate(sizes):
+        path = tmp_path / f"{i}.csv"
+        path.write_bytes(b"x" * size)
+        files.append((path, f"sha{i}"))
+    got = sales.chunks(files)
+    assert [[int(p.stem) for p, _ in chunk] for chunk in got] == [[0, 1, 2], [3, 4], [5], [6], [7]]
+    assert [item for chunk in got for item in chunk] == files
