@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines.contracts import Contract, channel_contracts, load_contracts
+from pipelines.contracts import CANONICAL_FIELDS, Contract, channel_contracts, load_contracts
 from pipelines.ingest.batch import Batch, finish, read_batch
 from pipelines.ingest.discovery import new_files
 from pipelines.ledger import FeedSummary, record_amounts
@@ -35,25 +35,7 @@ from pipelines.warehouse import transaction
 CHUNK_FILES = 400
 CHUNK_BYTES = 96 << 20
 LOAD_SQL = "core/fct_sales_event_load.sql"
-CANONICAL = [
-    "channel",
-    "event_id",
-    "event_type",
-    "event_ts",
-    "order_id",
-    "line_id",
-    "supplier_id",
-    "supplier_sku",
-    "quantity",
-    "unit_price",
-    "currency",
-    "discount",
-    "ship_to_country",
-    "ship_to_region",
-    "source_file",
-    "line_number",
-    "sha256",
-]
+CANONICAL = ["channel", *CANONICAL_FIELDS["sales"], "source_file", "line_number", "sha256"]
 
 
 def load_sales(
@@ -141,39 +123,9 @@ def _finish_chunk(
         quarantine_id=pl.lit(None, pl.Int64),
     )
     late = decided.join(rows.select(*keys, "source_file", "source", "raw_row", "amount", "currency"), on=keys)
-    allrows = pl.concat(
-        [
-            early.select(
-                *keys,
-                "status",
-                "reason",
-                "column_name",
-                "detail",
-                "quarantine_id",
-                "source_file",
-                "source",
-                "raw_row",
-                "amount",
-                "currency",
-            ),
-            late.select(
-                early.select(
-                    *keys,
-                    "status",
-                    "reason",
-                    "column_name",
-                    "detail",
-                    "quarantine_id",
-                    "source_file",
-                    "source",
-                    "raw_row",
-                    "amount",
-                    "currency",
-                ).columns
-            ),
-        ],
-        how="vertical_relaxed",
-    )
+    columns = [*keys, "status", "reason", "column_name", "detail", "quarantine_id"]
+    columns += ["source_file", "source", "raw_row", "amount", "currency"]
+    allrows = pl.concat([early.select(columns), late.select(columns)], how="vertical_relaxed")
     bad = allrows.filter(pl.col("status") == "quarantined")
     with_id = bad.filter(pl.col("quarantine_id").is_not_null())
     if with_id.height:  # orphans: their ids link raw.pending_sales_events
