@@ -18,7 +18,8 @@ FROM (
     UNION ALL
     SELECT * FROM raw.sales_events
 ) h
-WHERE h.channel = getvariable('channel') AND h.event_id IN (SELECT event_id FROM ev);
+SEMI JOIN (SELECT DISTINCT event_id FROM ev) e USING (event_id)  -- probes the history, builds on the batch
+WHERE h.channel = getvariable('channel');
 
 CREATE OR REPLACE TEMP TABLE ev_status AS
 SELECT ev.*,
@@ -71,13 +72,18 @@ UNION ALL BY NAME
 SELECT * EXCLUDE (batch_id), TRUE AS was_pending
 FROM raw.pending_sales_events WHERE channel = getvariable('channel');
 
+-- The facts of the referenced order lines only: a semi join probes the (large) history with the
+-- (small) set of lines, so no hash table is ever built over the history.
+CREATE OR REPLACE TEMP TABLE ref_lines AS
+SELECT f.* FROM core.fct_sales_event f
+SEMI JOIN (SELECT DISTINCT channel, order_id, line_id FROM refs) l USING (channel, order_id, line_id);
+
 CREATE OR REPLACE TEMP TABLE ref_eval AS
-WITH lines AS (SELECT DISTINCT channel, order_id, line_id FROM refs),
-prior AS (
+WITH prior AS (
     SELECT f.channel, f.order_id, f.line_id,
            bool_or(f.event_type = 'cancel') AS cancelled,
            coalesce(sum(CASE WHEN f.event_type = 'return' THEN -f.quantity END), 0) AS returned
-    FROM core.fct_sales_event f JOIN lines USING (channel, order_id, line_id)
+    FROM ref_lines f
     WHERE f.event_type IN ('cancel', 'return')
     GROUP BY ALL
 ),
@@ -91,7 +97,7 @@ matched AS (
            o.ship_to_country AS o_ship_to_country, o.ship_to_region AS o_ship_to_region,
            coalesce(p.cancelled, FALSE) AS was_cancelled, coalesce(p.returned, 0) AS was_returned
     FROM refs r
-    LEFT JOIN core.fct_sales_event o
+    LEFT JOIN ref_lines o
       ON o.channel = r.channel AND o.order_id = r.order_id AND o.line_id = r.line_id AND o.event_type = 'order'
     LEFT JOIN prior p ON p.channel = r.channel AND p.order_id = r.order_id AND p.line_id = r.line_id
 ),
