@@ -19,6 +19,8 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from pipelines.contracts import CANONICAL_FIELDS, Contract, channel_contracts, load_contracts
 from pipelines.ingest.batch import Batch, finish, read_batch
@@ -30,10 +32,13 @@ from pipelines.settings import Settings
 from pipelines.validation import first_failure
 from pipelines.warehouse import transaction
 
-# A chunk (one transaction) holds at most this many files or bytes of landed text, so memory
-# stays bounded however large the day files grow (100M order lines: ~30k lines a file).
+# A chunk (one transaction) holds at most this many files and about this many rows, so memory
+# stays bounded however large the day files grow (100M order lines: up to 300k lines a file).
+# Rows are counted from Parquet metadata and estimated for text at TEXT_BYTES_PER_ROW (an
+# overestimate: JSON lines run ~270 bytes, CSV ~130); bytes alone would let 5M Parquet rows in.
 CHUNK_FILES = 400
-CHUNK_BYTES = 96 << 20
+CHUNK_ROWS = 1_000_000
+TEXT_BYTES_PER_ROW = 100
 LOAD_SQL = "core/fct_sales_event_load.sql"
 CANONICAL = ["channel", *CANONICAL_FIELDS["sales"], "source_file", "line_number", "sha256"]
 
@@ -52,7 +57,7 @@ def load_sales(
     for channel, contract in sorted(contracts.items()):
         if channels is None or channel in channels:
             files = new_files(con, settings, f"sales/{channel}", contract.file_glob)
-            work += [(channel, contract, chunk) for chunk in chunks(files)]
+            work += [(channel, contract, chunk) for chunk in chunks(files, parquet=contract.format == "parquet")]
     total = sum(len(files) for *_, files in work)
     done = 0
     before = _net_eur(con, batch_id)
@@ -66,18 +71,28 @@ def load_sales(
     return summary
 
 
-def chunks(files: list[tuple[Path, str]]) -> list[list[tuple[Path, str]]]:
-    """Consecutive groups of files, each at most ``CHUNK_FILES`` files and ``CHUNK_BYTES`` (or one file)."""
+def chunks(files: list[tuple[Path, str]], parquet: bool = False) -> list[list[tuple[Path, str]]]:
+    """Consecutive groups of files, each at most ``CHUNK_FILES`` files and ``CHUNK_ROWS`` rows (or one file)."""
     out: list[list[tuple[Path, str]]] = []
-    size = 0
+    rows = 0
     for item in files:
-        bytes_ = item[0].stat().st_size
-        if not out or len(out[-1]) >= CHUNK_FILES or (size + bytes_ > CHUNK_BYTES and out[-1]):
+        estimate = _rows(item[0], parquet)
+        if not out or len(out[-1]) >= CHUNK_FILES or (rows + estimate > CHUNK_ROWS and out[-1]):
             out.append([])
-            size = 0
+            rows = 0
         out[-1].append(item)
-        size += bytes_
+        rows += estimate
     return out
+
+
+def _rows(path: Path, parquet: bool) -> int:
+    """Rows of a landed file: exact for Parquet (its footer), estimated from the size for text."""
+    if parquet:
+        try:
+            return pq.ParquetFile(path).metadata.num_rows
+        except (OSError, pa.ArrowException):  # unreadable: the reader rejects it with a clear message
+            return 0
+    return path.stat().st_size // TEXT_BYTES_PER_ROW + 1
 
 
 def _net_eur(con: duckdb.DuckDBPyConnection, batch_id: str):

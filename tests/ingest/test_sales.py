@@ -271,12 +271,16 @@ def test_row_rules_name_line_and_column(ready, load, wh, landing) -> None:
     assert json.loads(raw)["price"] == "abc"
 
 
-def test_chunks_bound_files_and_bytes_and_keep_order(tmp_path, monkeypatch) -> None:
+def test_chunks_bound_files_and_rows_and_keep_order(tmp_path, monkeypatch) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     from pipelines.ingest import sales
 
     monkeypatch.setattr(sales, "CHUNK_FILES", 3)
-    monkeypatch.setattr(sales, "CHUNK_BYTES", 100)
-    sizes = [10, 10, 10, 10, 60, 50, 150, 5]
+    monkeypatch.setattr(sales, "CHUNK_ROWS", 10)
+    monkeypatch.setattr(sales, "TEXT_BYTES_PER_ROW", 10)
+    sizes = [10, 10, 10, 10, 60, 50, 150, 5]  # text: size // 10 + 1 rows each
     files = []
     for i, size in enumerate(sizes):
         path = tmp_path / f"{i}.csv"
@@ -285,3 +289,11 @@ def test_chunks_bound_files_and_bytes_and_keep_order(tmp_path, monkeypatch) -> N
     got = sales.chunks(files)
     assert [[int(p.stem) for p, _ in chunk] for chunk in got] == [[0, 1, 2], [3, 4], [5], [6], [7]]
     assert [item for chunk in got for item in chunk] == files
+
+    parquet = []
+    for i, count in enumerate([4, 4, 4, 12]):  # Parquet: exact rows from the footer, whatever the bytes
+        path = tmp_path / f"{i}.parquet"
+        pq.write_table(pa.table({"n": list(range(count))}), path)
+        parquet.append((path, f"p{i}"))
+    got = sales.chunks(parquet, parquet=True)
+    assert [[int(p.stem) for p, _ in chunk] for chunk in got] == [[0, 1], [2], [3]]
