@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
 STAGE_NAMES = ("load", "marts", "quality", "publish", "increment")
@@ -58,7 +60,7 @@ def command(
     if unknown:
         raise typer.BadParameter(f"unknown stage(s) {unknown}; stages: {', '.join(STAGE_NAMES)}")
     options = BenchOptions(home=get_settings().home, order_lines=order_lines, seed=seed, stages=chosen, keep=keep)
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 170)  # logs and CI: the whole table, not cut at 80
     with Progress(
         SpinnerColumn(), TextColumn("[bold]bench[/] {task.description}"), TimeElapsedColumn(), console=console
     ) as bar:
