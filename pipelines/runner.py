@@ -176,9 +176,6 @@ def write_reports(*, settings: Settings | None = None) -> dict[str, str]:
     return {"data_docs": str(docs), "report": str(write_report(settings))}
 
 
-BUILD_STEPS = ("marts", "quality core", "quality marts", "publish", "reports")
-
-
 def build(*, settings: Settings | None = None, progress: ProgressHook | None = None) -> dict[str, Any]:
     """Marts, the core and marts quality gates, publish, reports: what follows every ingest.
 
@@ -186,18 +183,18 @@ def build(*, settings: Settings | None = None, progress: ProgressHook | None = N
     previous snapshot (and the reports read from it) stay live.
     """
     settings = settings or get_settings()
-    steps: dict[str, Callable[[], Any]] = {
-        "marts": lambda: refresh_marts(settings=settings),
-        "quality core": lambda: quality_gate("core", settings=settings),
-        "quality marts": lambda: quality_gate("marts", settings=settings),
-        "publish": lambda: publish_snapshot(settings=settings),
-        "reports": lambda: write_reports(settings=settings),
-    }
+    steps: list[tuple[str, Callable[[], Any]]] = [
+        ("marts", lambda: refresh_marts(settings=settings)),
+        ("quality core", lambda: quality_gate("core", settings=settings)),
+        ("quality marts", lambda: quality_gate("marts", settings=settings)),
+        ("publish", lambda: publish_snapshot(settings=settings)),
+        ("reports", lambda: write_reports(settings=settings)),
+    ]
     results: dict[str, Any] = {}
-    for done, name in enumerate(BUILD_STEPS):
+    for done, (name, step) in enumerate(steps):
         if progress:
             progress(name, done, len(steps))
-        results[name] = steps[name]()
+        results[name] = step()
     if progress:
         progress("done", len(steps), len(steps))
     return results

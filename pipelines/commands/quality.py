@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
+
+if TYPE_CHECKING:  # imported in the command so that `xborder --help` stays instant
+    from rich.console import Console
+
+    from pipelines.settings import Settings
 
 STAGES = ("fx", "catalogues", "sales", "core", "marts")
 
@@ -62,7 +69,7 @@ def command(
         raise typer.Exit(1)
 
 
-def _run_gates(console, settings, stages: list[str]) -> bool:  # noqa: ANN001 - rich/settings types
+def _run_gates(console: Console, settings: Settings, stages: list[str]) -> bool:
     """Run each stage's gate (all of them, even after a failure); print a table; True if any failed."""
     from rich.table import Table
 
@@ -99,7 +106,7 @@ def _run_gates(console, settings, stages: list[str]) -> bool:  # noqa: ANN001 - 
     return failed
 
 
-def _accept(console, settings, run_id: str, note: str) -> None:  # noqa: ANN001
+def _accept(console: Console, settings: Settings, run_id: str, note: str) -> None:
     from pipelines.quality.gates import accept
     from pipelines.warehouse import session, transaction
 

@@ -9,7 +9,7 @@ import duckdb
 import polars as pl
 
 from pipelines.contracts import channel_contracts, load_contracts
-from pipelines.landing import discover, relative, sha256_file
+from pipelines.landing import discover, sha256_file
 from pipelines.ledger import known_files
 from pipelines.settings import Settings
 
@@ -35,11 +35,13 @@ def checksums(con: duckdb.DuckDBPyConnection, root: Path, paths: list[Path]) -> 
     """(path, sha256) of ``paths``; only files new or changed (size, mtime) since last seen are read.
 
     Hashes are remembered in ``audit.file_checksum`` by path relative to the landing root.
+    ``paths`` come from ``discover``, already resolved and checked to be inside ``root``.
     """
     if not paths:
         return []
+    base = root.resolve()
     stats = [p.stat() for p in paths]
-    names = [relative(root, p) for p in paths]
+    names = [p.relative_to(base).as_posix() for p in paths]
     seen = pl.DataFrame(
         {"path": names, "size_bytes": [s.st_size for s in stats], "mtime_ns": [s.st_mtime_ns for s in stats]},
         schema={"path": pl.String, "size_bytes": pl.Int64, "mtime_ns": pl.Int64},
