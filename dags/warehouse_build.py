@@ -6,14 +6,17 @@ Scheduled on the feeds' assets: it runs whenever **fx_rates**, **supplier_catalo
 xborder_sales_events`). Core (dimensions and EUR facts) is conformed by the feed loads
 themselves; this DAG turns it into what people read:
 
-1. **refresh_marts**: `marts.export_progress_daily` (cumulative EUR, % of target, run-rates,
+1. **feed_gates**: every load batch no passed feed gate has validated yet (a gate that failed, or
+   never ran because a task was killed or timed out) is gated again first; a failure stops the
+   build here, so nothing ungated is ever built or published.
+2. **refresh_marts**: `marts.export_progress_daily` (cumulative EUR, % of target, run-rates,
    pace needed, projection, status per target) and the monthly breakdowns, for every target in
    the targets file.
-2. **quality_core**, **quality_marts**: the Great Expectations gates. A failed critical
+3. **quality_core**, **quality_marts**: the Great Expectations gates. A failed critical
    expectation fails the run here, before publishing: the previous snapshot stays live.
-3. **publish_snapshot**: copies the warehouse to a new file and switches
+4. **publish_snapshot**: copies the warehouse to a new file and switches
    `$XBORDER_HOME/snapshot/current.duckdb` to it atomically (analysts never see a half-built state).
-4. **write_reports**: the Data Docs (with the quarantine summary) and the export-tracking report, from
+5. **write_reports**: the Data Docs (with the quarantine summary) and the export-tracking report, from
    the published snapshot.
 
 Every task that opens the warehouse runs in the pool `xborder_warehouse` (one slot). The same
@@ -54,6 +57,11 @@ from xborder_common import (
     doc_md=__doc__,
 )
 def warehouse_build() -> None:
+    @task(pool=POOL, execution_timeout=timedelta(minutes=30))
+    def feed_gates() -> dict[str, Any]:
+        """Gate every pending load batch of fx, catalogues and sales; a failure stops the build."""
+        return call("gate_pending")
+
     @task(pool=POOL, outlets=[MARTS])
     def refresh_marts(*, triggering_asset_events: Any = None, outlet_events: Any = None) -> dict[str, Any]:
         """Rebuild the marts from core for every target (one transaction)."""
@@ -88,7 +96,7 @@ def warehouse_build() -> None:
         outlet_events[REPORTS].extra = paths
         return paths
 
-    chain(refresh_marts(), quality_core(), quality_marts(), publish_snapshot(), write_reports())
+    chain(feed_gates(), refresh_marts(), quality_core(), quality_marts(), publish_snapshot(), write_reports())
 
 
 warehouse_build()

@@ -75,7 +75,9 @@ def call(step: str, *args: Any, **kwargs: Any) -> Any:
     """Run ``pipelines.runner.<step>`` and return an XCom-safe result.
 
     A locked warehouse (``WarehouseLocked``, raised after ``XBORDER_LOCK_TIMEOUT_S``) fails the
-    try and is retried with back-off. Any other pipeline error (a failed quality gate, a broken
+    try and is retried with back-off. Data that changed after the build's gates (``StaleGates``:
+    a feed task ran between them and the publish) skips the step: the build that change
+    triggers publishes it. Any other pipeline error (a failed quality gate, a broken
     targets file...) is a data or configuration problem that a retry cannot fix: the task
     fails at once with the pipeline's message; fix the cause, then clear the task.
     """
@@ -86,6 +88,9 @@ def call(step: str, *args: Any, **kwargs: Any) -> Any:
 
     try:
         result = getattr(runner, step)(*args, **kwargs)
+    except runner.StaleGates as exc:
+        # a feed loaded after this build's gates: the build its asset event triggers publishes it
+        raise AirflowSkipException(f"{step}: {exc}") from exc
     except WarehouseLocked:
         log.warning("the warehouse is busy (another writer holds it); this try fails and is retried")
         raise
@@ -120,13 +125,14 @@ def combine(summaries: Sequence[dict[str, Any]]) -> dict[str, Any]:
 def publish_feed(stage: str, summaries: Sequence[dict[str, Any]], outlet_event: Any, dag_run: Any) -> dict[str, Any]:
     """Gate a feed's new data and describe it on the feed's asset event (which triggers the build).
 
-    A scheduled or backfill run that found no new files is skipped here: no gate, no asset
-    event, no build. A run triggered by hand always gates and publishes, so that an operator's
-    trigger refreshes the marts, the snapshot and the reports downstream.
+    A scheduled or backfill run that found no new files and no batch still waiting for its gate
+    (left by a killed or failed earlier run) is skipped here: no gate, no asset event, no build.
+    A run triggered by hand always gates and publishes, so that an operator's trigger refreshes
+    the marts, the snapshot and the reports downstream.
     """
     totals = combine(summaries)
     run_type = getattr(dag_run.run_type, "value", dag_run.run_type)  # "scheduled", "manual", "backfill", ...
-    if totals["files"] == 0 and run_type != "manual":
+    if totals["files"] == 0 and run_type != "manual" and stage not in call("feeds_pending_gates"):
         raise AirflowSkipException(f"no new {stage} files: nothing to gate, no asset event")
     quality = call("quality_gate", stage)
     # The gate raised if a critical expectation failed, so reaching here means it passed.

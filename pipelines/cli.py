@@ -56,7 +56,10 @@ _register()
 
 
 def main() -> None:
-    """Entry point: run the app; known pipeline errors exit 1 with a message, not a traceback.
+    """Entry point: run the app; every error exits 1 with one line, never a traceback.
+
+    Pipeline errors carry their own message; running out of disk or memory says what ran out and
+    what to do; anything else is an internal error whose traceback goes to ``$XBORDER_HOME/logs``.
 
     The process ends with ``os._exit`` once output is flushed: every warehouse connection is
     closed by then, and it spares the user nanobind's benign "leaked instances" lines that
@@ -72,9 +75,38 @@ def main() -> None:
         code = 1
     except SystemExit as exc:
         code = exc.code
+    except KeyboardInterrupt:
+        typer.secho("interrupted: the step in progress rolled back; the next run continues", err=True)
+        code = 130
+    except BaseException as exc:  # noqa: BLE001 - the one place that turns anything else into one line
+        typer.secho(f"error: {_unexpected(exc)}", fg=typer.colors.RED, err=True)
+        code = 1
     if isinstance(code, str):
         print(code, file=sys.stderr)
         code = 1
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code or 0)
+
+
+def _unexpected(exc: BaseException) -> str:
+    """One line for an error no step turned into a message: disk or memory, else a logged internal error."""
+    import traceback
+    from datetime import UTC, datetime
+
+    from pipelines.errors import resource_problem
+    from pipelines.settings import get_settings
+
+    home = get_settings().home.resolve()
+    known = resource_problem(exc, str(home))
+    if known:
+        return known
+    log = home / "logs" / f"error-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.log"
+    try:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
+        where = f"traceback in {log}"
+    except OSError:
+        where = "no log could be written"
+    first = (str(exc).strip().splitlines() or [""])[0][:300]
+    return f"internal error {type(exc).__name__}: {first} ({where}; please report it)"

@@ -23,6 +23,9 @@ def command(
     out: Path | None = typer.Option(None, help="Landing folder; default $XBORDER_HOME/landing."),
     suppliers: int | None = typer.Option(None, min=1, max=44, help="Use only the first N of the 44 suppliers."),
     skus_per_supplier: int = typer.Option(250, min=10, help="SKUs in each supplier's catalogue."),
+    force: bool = typer.Option(
+        False, "--force", help="Overwrite landed files the warehouse has already loaded (they would be new content)."
+    ),
 ) -> None:
     """Generate realistic sample landing files: suppliers, catalogues, ECB rates and sales events.
 
@@ -38,6 +41,10 @@ def command(
       xborder generate --order-lines 100000 --start 2020-01-01 --end 2020-12-31
 
       XBORDER_HOME=/tmp/big xborder generate -n 10000000 --seed 7
+
+    Files the warehouse has already loaded are never overwritten without --force: regenerating
+    with other arguments would land changed files at the same paths (each a correction of a
+    loaded delivery). Use a new XBORDER_HOME for another sample.
     """
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -47,6 +54,8 @@ def command(
     from pipelines.settings import get_settings
 
     target = (out or get_settings().landing_dir).resolve()
+    if not force:
+        _refuse_loaded(target)
     console = Console()
     with Progress(
         TextColumn("[bold]generate[/]"),
@@ -90,3 +99,27 @@ def command(
 
 def _day(value: datetime | date) -> date:
     return value.date() if isinstance(value, datetime) else value
+
+
+def _refuse_loaded(target: Path) -> None:
+    """Stop before overwriting a landing zone the warehouse has loaded files from."""
+    from pipelines.errors import UserFacingError
+    from pipelines.settings import get_settings
+    from pipelines.warehouse import session
+
+    settings = get_settings()
+    if target != settings.landing_dir or not settings.warehouse_path.exists() or not target.is_dir():
+        return
+    with session(read_only=True) as con:
+        tables = con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'audit' AND table_name = 'load_ledger'"
+        ).fetchall()
+        if not tables[0][0]:
+            return
+        paths = [r[0] for r in con.execute("SELECT path FROM audit.load_ledger WHERE status = 'loaded'").fetchall()]
+    loaded = [p for p in paths if (target / p).is_file()]
+    if loaded:
+        raise UserFacingError(
+            f"{len(loaded):,} file(s) under {target} are already loaded into {settings.warehouse_path} "
+            f"(e.g. {loaded[0]}); generating would overwrite them. Use another XBORDER_HOME, or --force"
+        )

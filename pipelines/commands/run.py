@@ -1,30 +1,46 @@
-"""``xborder run``: load every new landed file, then build marts, gates, snapshot and reports."""
+"""``xborder run``: a thin caller of ``pipelines.runner.run`` (load, gate what is pending, build, publish)."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from pipelines.runner import FEEDS
 
-# Feeds with a quality gate of their own, run after they loaded new files (as in the DAGs).
-GATED_FEEDS = ("fx", "catalogues", "sales")
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from pipelines.runner import RunResult
+
+EXIT_STRICT = 3  # --strict: published, but this run rejected files or quarantined rows
 
 
 def command(
     feed: list[str] = typer.Option(None, "--feed", "-f", help=f"Only these feeds ({', '.join(FEEDS)}); repeatable."),
-    ingest_only: bool = typer.Option(False, "--ingest-only", help="Load new files (and gate them); skip the build."),
+    ingest_only: bool = typer.Option(
+        False, "--ingest-only", help="Load new files and gate pending batches; skip the build."
+    ),
     build_only: bool = typer.Option(
-        False, "--build-only", "--only-build", help="Skip loading; rebuild marts, gates, snapshot, reports."
+        False, "--build-only", "--only-build", help="Skip loading; gate pending batches, then build and publish."
+    ),
+    strict: bool = typer.Option(
+        False, "--strict", help=f"Exit {EXIT_STRICT} (after publishing) when this run rejected a file or a row."
     ),
 ) -> None:
-    """Load new landed files into the warehouse, then build what people read.
+    """Load new landed files into the warehouse, gate them, then build what people read.
 
     Each feed (reference dims, suppliers, FX, catalogues, sales) processes only files whose
-    checksum is not in audit.load_ledger, so re-running changes nothing. Bad rows go to
-    audit.quarantine with a reason; every file's rows balance in the ledger. A feed that loaded
-    new files then passes its quality gate (fx, catalogues, sales). The build refreshes the
-    marts, runs the core and mart gates, publishes the analysts' snapshot and writes the
-    reports. The Airflow DAGs (dags/) run exactly these steps (pipelines/runner.py).
+    content is not in audit.load_ledger, so re-running changes nothing. A bad file is rejected
+    and a bad row quarantined with a reason; the other files load. Then every pending load
+    batch passes its feed gate (fx, catalogues, sales) - this run's and any left failed or
+    ungated by an earlier run - and only then the build refreshes the marts, runs the core and
+    marts gates, publishes the analysts' snapshot and writes the reports. Two runs at once take
+    turns. The Airflow DAGs call the same steps (pipelines/runner.py).
+
+    Exit codes: 0 published (rejected files and quarantined rows are listed, not fatal);
+    1 nothing published (a gate failed or is pending, or an error: the message says what to do);
+    2 bad command line; 3 with --strict, published but this run rejected a file or a row.
 
     Examples:
 
@@ -33,11 +49,14 @@ def command(
       xborder run --feed sales --ingest-only
 
       xborder run --build-only
+
+      xborder run --strict   # for cron: non-zero when anything was rejected
     """
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from pipelines import runner
+    from pipelines.errors import UserFacingError
+    from pipelines.settings import get_settings
 
     if ingest_only and build_only:
         raise typer.BadParameter("--ingest-only and --build-only exclude each other")
@@ -45,47 +64,80 @@ def command(
     if unknown:
         raise typer.BadParameter(f"unknown feed(s) {unknown}; feeds: {', '.join(FEEDS)}")
     console = Console()
-    summaries = []
-    gates: list[str] = []
-    built = None
-    with Progress(
-        TextColumn("[bold]{task.fields[step]}[/]"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.description}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("", total=None, step="run")
+    settings = get_settings()
+    with _progress(console) as hook:
+        try:
+            result = runner.run(
+                feed or None, ingest=not build_only, build_after=not ingest_only, settings=settings, progress=hook
+            )
+        except UserFacingError as exc:
+            partial = getattr(exc, "run_result", None)
+            if partial is not None:
+                show(console, partial, settings.landing_dir)
+            raise
+    show(console, result, settings.landing_dir)
+    if strict and (result.rejected or any(s.rows_quarantined for s in result.summaries)):
+        raise typer.Exit(EXIT_STRICT)
+
+
+class _progress:
+    """A rich progress bar; ``hook(step)`` gives the runner a callback for that step."""
+
+    def __init__(self, console: Console) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.bar = Progress(
+            TextColumn("[bold]{task.fields[step]}[/]"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        )
+        self.task = self.bar.add_task("", total=None, step="run")
+
+    def __enter__(self) -> Any:
+        self.bar.__enter__()
+        return self.hook
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.__exit__(None, None, None)
+
+    def hook(self, step: str) -> Any:
+        self.bar.update(self.task, step=step, completed=0, total=None, description="")
 
         def tick(description: str, done: int, total: int) -> None:
-            bar.update(task, description=description, completed=done, total=total)
+            self.bar.update(self.task, description=description, completed=done, total=total)
 
-        if not build_only:
-            for name in [f for f in FEEDS if not feed or f in feed]:
-                bar.update(task, step=f"load {name}", completed=0, total=None, description="")
-                summary = runner.ingest_feed(name, progress=tick)
-                summaries.append(summary)
-                if name in GATED_FEEDS and summary.files:
-                    bar.update(task, step=f"quality {name}", completed=0, total=None, description="")
-                    runner.quality_gate(name)
-                    gates.append(name)
-        if not ingest_only:
-            bar.update(task, step="build", completed=0, total=None, description="")
-            built = runner.build(progress=tick)
-    if summaries:
-        console.print(loaded_table(summaries))
-        if any(s.rows_quarantined or s.files_rejected for s in summaries):
-            console.print(
-                'Quarantined rows and reasons: [bold]xborder sql "SELECT feed, reason, count(*) '
-                'FROM audit.quarantine WHERE resolved_at IS NULL GROUP BY ALL"[/]'
-            )
-    for name in gates:
+        return tick
+
+
+def show(console: Console, result: RunResult, landing: object) -> None:
+    """What the run did: files and rows per feed, rejections, gates, build steps."""
+    if result.summaries:
+        console.print(loaded_table(result.summaries))
+    if result.landed_files == 0:
+        console.print(
+            f"No landed files yet under {landing}: nothing to load, every target reads zero. "
+            "Land files there (or `xborder generate` a sample), then run again."
+        )
+    elif result.summaries and not result.loaded_anything:
+        console.print("Nothing new landed since the last run.")
+    for path, message in result.rejected:
+        console.print(f"[red]✗ rejected[/] {path}: {message}", highlight=False)
+    if result.rejected or any(s.rows_quarantined for s in result.summaries):
+        console.print(
+            'Quarantined rows and rejected files: [bold]xborder sql "SELECT feed, reason, count(*) '
+            'FROM audit.quarantine WHERE resolved_at IS NULL GROUP BY ALL"[/]'
+        )
+    for name in result.gates:
         console.print(f"[green]✓[/] quality {name}")
-    for step, result in (built or {}).items():
+    for step, value in result.built.items():
+        if step == "feed gates":
+            continue
         # publish returns the snapshot path, reports {name: path}; marts a timing detail (not shown)
-        paths = [result] if isinstance(result, str) else list(result.values()) if step == "reports" else []
+        paths = [value] if isinstance(value, str) else list(value.values()) if step == "reports" else []
         console.print(f"[green]✓[/] {step}" + (f": {', '.join(map(str, paths))}" if paths else ""))
 
 

@@ -22,6 +22,7 @@ from pipelines.errors import UserFacingError
 from pipelines.quality.results import Finding, findings, with_examples, write_findings, write_gate_run
 from pipelines.quality.suites import FEEDS, STAGES
 from pipelines.settings import Settings
+from pipelines.state import data_state
 from pipelines.warehouse import transaction
 
 log = logging.getLogger(__name__)
@@ -68,8 +69,9 @@ class GateResult:
         )
         if self.stage in FEEDS:
             lines.append(
-                f"  the batches stay pending until fixed; to publish anyway after review: "
-                f"xborder quality --accept {self.run_id}"
+                "  the batches stay pending (nothing is published) until fixed: `xborder db retract FILE` and land "
+                f"a corrected file, or to publish anyway after review: xborder quality --accept {self.run_id} "
+                '--note "..."'
             )
         return "\n".join(lines)
 
@@ -113,6 +115,7 @@ def run_gate(con: duckdb.DuckDBPyConnection, stage: str, settings: Settings, run
     started_at = datetime.now(UTC).replace(tzinfo=None)
     started = time.perf_counter()
     batches = pending_batches(con, stage)
+    state = data_state(con)
     checkpoint = get_context(settings).checkpoints.get(stage)
     variables = {"fx_lookback_days": settings.fx_lookback_days}
     with bound(con, variables):
@@ -143,6 +146,7 @@ def run_gate(con: duckdb.DuckDBPyConnection, stage: str, settings: Settings, run
                 "failed_warning": len(result.warnings),
                 "batches": batches,
                 "message": None if result.passed else result.message(),
+                "data_state": state,
             },
         )
     if not result.passed:

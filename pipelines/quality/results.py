@@ -216,8 +216,9 @@ def write_gate_run(con: duckdb.DuckDBPyConnection, run: dict[str, Any]) -> None:
     """One ``audit.dq_gate_runs`` row (a re-run of the same run id and stage replaces it)."""
     con.execute(
         """INSERT OR REPLACE INTO audit.dq_gate_runs
-           (run_id, stage, started_at, seconds, passed, expectations, failed_critical, failed_warning, batches, message)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+           (run_id, stage, started_at, seconds, passed, expectations, failed_critical, failed_warning, batches, message,
+            data_state)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         [
             run["run_id"],
             run["stage"],
@@ -229,5 +230,6 @@ def write_gate_run(con: duckdb.DuckDBPyConnection, run: dict[str, Any]) -> None:
             run["failed_warning"],
             run["batches"],
             run["message"],
+            run.get("data_state"),
         ],
     )

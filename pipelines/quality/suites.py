@@ -119,11 +119,13 @@ def _feed_assets(feed: str) -> tuple[Asset, ...]:
         Asset(
             f"{feed}_landed",
             f"{raw} + audit.quarantine",
-            "every landed row of the pending batches: loaded (reason NULL) or quarantined (reason code)",
+            "every row of the loaded files of the pending batches: loaded (reason NULL) or quarantined (reason "
+            "code); files rejected whole are judged by the files rules",
             f"SELECT source_file, line_number, NULL::VARCHAR AS column_name, NULL::VARCHAR AS reason "
             f"FROM {raw} WHERE {_pending(feed)} "
             f"UNION ALL SELECT path, line_number, column_name, reason FROM audit.quarantine "
-            f"WHERE feed = '{feed}' AND resolved_at IS NULL AND {_pending(feed)}",
+            f"WHERE feed = '{feed}' AND resolved_at IS NULL AND {_pending(feed)} "
+            f"AND path IN (SELECT path FROM audit.load_ledger WHERE feed = '{feed}' AND status = 'loaded')",
         ),
         Asset(
             f"{feed}_files",
@@ -156,13 +158,18 @@ IS_NULL = "expect_column_values_to_be_null"
 
 def _landed_rules(feed: str, broken_share: float, normal_share: float) -> tuple[Rule, ...]:
     return (
-        critical(
+        sql(
             "mostly_loaded",
-            IS_NULL,
+            "critical",
+            f"files of a batch with more than {broken_share:.0%} of its rows quarantined (largest first)",
+            "WITH f AS (SELECT source_file, count(*) AS rows, count(reason) AS quarantined FROM {batch} "
+            "GROUP BY source_file), t AS (SELECT sum(rows) AS rows, sum(quarantined) AS quarantined FROM f) "
+            "SELECT f.source_file, f.quarantined, f.rows, round(100 * t.quarantined / t.rows, 2) AS batch_pct "
+            f"FROM f, t WHERE t.quarantined > {broken_share} * t.rows AND f.quarantined > 0 "
+            "ORDER BY f.quarantined DESC, f.source_file",
             f"More than {broken_share:.0%} of the landed rows quarantined means the feed itself is broken "
-            "(a changed layout, a wrong contract, a bad export), not a few bad rows.",
-            column="reason",
-            mostly=round(1 - broken_share, 6),
+            "(a changed layout, a wrong contract, a bad export), not a few bad rows; the files listed are "
+            "the ones responsible.",
         ),
         warning(
             "few_quarantined",
@@ -172,6 +179,16 @@ def _landed_rules(feed: str, broken_share: float, normal_share: float) -> tuple[
             column="reason",
             mostly=round(1 - normal_share, 6),
         ),
+    )
+
+
+def _file_mostly_loaded(notes: str) -> Rule:
+    return sql(
+        "file_mostly_loaded",
+        "critical",
+        "loaded files with more than half their rows quarantined",
+        "SELECT path, rows_quarantined, rows_read FROM {batch} WHERE status = 'loaded' AND quarantined_share > 0.5",
+        notes,
     )
 
 
@@ -440,15 +457,9 @@ SUITES: tuple[Suite, ...] = (
                 "warning",
                 "A rejected catalogue keeps the supplier's previous product versions in force; sales still load.",
             ),
-            critical(
-                "file_mostly_loaded",
-                BETWEEN,
+            _file_mostly_loaded(
                 "A loaded catalogue file with more than half its rows quarantined is broken: its products would "
                 "look delisted.",
-                column="quarantined_share",
-                min_value=0,
-                max_value=0.5,
-                **where("status", "loaded"),
             ),
         ),
     ),
@@ -607,18 +618,12 @@ SUITES: tuple[Suite, ...] = (
         "sales_files",
         (
             _files_rejected(
-                "critical",
-                "A rejected sales file is a day of a channel's sales missing from the tracking: publish only "
-                "once it is fixed and landed again, or the failure accepted (xborder quality --accept).",
+                "warning",
+                "A rejected sales file is a day of a channel's sales missing from the tracking; it is reported "
+                "(run summary, report, Data Docs) but does not hold back the other files: fix and land it again.",
             ),
-            critical(
-                "file_mostly_loaded",
-                BETWEEN,
+            _file_mostly_loaded(
                 "A loaded sales file with more than half its rows quarantined is broken.",
-                column="quarantined_share",
-                min_value=0,
-                max_value=0.5,
-                **where("status", "loaded"),
             ),
             warning(
                 "redelivery_rate",
@@ -988,9 +993,9 @@ SUITES: tuple[Suite, ...] = (
                 "AND list_contains(t.destination_countries, f.ship_to_country) "
                 "AND f.event_date BETWEEN t.window_start AND t.window_end GROUP BY t.target_id) "
                 "SELECT target_id, core_eur, mart_eur FROM facts FULL JOIN mart USING (target_id) "
-                "WHERE core_eur IS DISTINCT FROM mart_eur",
+                "WHERE coalesce(core_eur, 0) <> coalesce(mart_eur, 0)",
                 "The mart's total for a target equals the facts of its origins, destinations and window, "
-                "to the cent.",
+                "to the cent (a target without sales yet reads zero on both sides).",
             ),
             sql(
                 "pct_of_target_consistent",
@@ -1187,9 +1192,7 @@ def _asset_config(a: Asset) -> dict[str, Any]:
         config["table_name"] = table
         config["schema_name"] = schema
     config["batch_metadata"] = {"table": a.table, "scope": a.scope}
-    config["batch_definitions"] = {
-        BATCH_DEFINITION: {"id": stable_id("batch_definition", a.name), "partitioner": None}
-    }
+    config["batch_definitions"] = {BATCH_DEFINITION: {"id": stable_id("batch_definition", a.name), "partitioner": None}}
     return config
 
 
