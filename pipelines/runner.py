@@ -65,6 +65,7 @@ class FeedGatesFailed(RunRefused):
 # ---- one run at a time -------------------------------------------------------------------
 
 _held: dict[Path, int] = {}  # lock file -> depth (re-entrant within a process)
+_unchecked: set[Path] = set()  # locks taken whose runs left 'running' are not yet marked interrupted
 
 
 def lock_path(settings: Settings) -> Path:
@@ -75,6 +76,9 @@ def lock_path(settings: Settings) -> Path:
 @contextmanager
 def run_lock(settings: Settings | None = None) -> Iterator[bool]:
     """Hold the run-level lock (``flock``), waiting up to ``lock_timeout_s``; yields True when outermost.
+
+    The first step recorded under a fresh hold marks runs left ``running`` as ``interrupted``:
+    holding the lock, no other live process can be running one.
 
     Re-entrant within a process, so a whole ``xborder run`` holds it across its steps and each
     step takes it again for free. The kernel drops it when the process dies, however it dies.
@@ -95,10 +99,12 @@ def run_lock(settings: Settings | None = None) -> Iterator[bool]:
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()} {datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}\n".encode())
         _held[path] = 1
+        _unchecked.add(path)
         try:
             yield True
         finally:
             del _held[path]
+            _unchecked.discard(path)
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
@@ -143,10 +149,11 @@ def recorded_run(
     settings = settings or get_settings()
     run_id = run_id or new_batch_id()
     detail: dict[str, Any] = {}
-    with run_lock(settings) as outermost, session(settings=settings) as con:
+    with run_lock(settings), session(settings=settings) as con:
         migrate(con, settings.sql_dir)
-        if outermost:
+        if lock_path(settings) in _unchecked:  # first step under this hold of the lock
             mark_interrupted(con)
+            _unchecked.discard(lock_path(settings))
         con.execute(
             "INSERT OR REPLACE INTO audit.runs (run_id, command, started_at, status) VALUES (?, ?, ?, 'running')",
             [run_id, command, _now()],
@@ -316,8 +323,8 @@ def gate_pending(*, settings: Settings | None = None, progress: ProgressHook | N
         return results
 
 
-def require_gated(con: duckdb.DuckDBPyConnection) -> None:
-    """Refuse (``RunRefused``) while any load batch is ungated or failed its gate."""
+def require_gated(con: duckdb.DuckDBPyConnection, *, failed_only: bool = False) -> None:
+    """Refuse (``RunRefused``) while any load batch is ungated or failed its gate (``failed_only``: failed)."""
     pending = pending_feeds(con)
     if not pending:
         return
@@ -327,6 +334,8 @@ def require_gated(con: duckdb.DuckDBPyConnection) -> None:
                WHERE NOT passed AND accepted_at IS NULL GROUP BY stage"""
         ).fetchall()
     )
+    if failed_only and not set(pending) & set(failed):
+        return
     parts = []
     for feed, batches in pending.items():
         state = f"failed its gate (run {failed[feed]})" if feed in failed else "not gated yet"
@@ -355,6 +364,7 @@ def refresh_marts(*, settings: Settings | None = None, run_id: str | None = None
 
 def publish_allowed(con: duckdb.DuckDBPyConnection) -> None:
     """Raise unless core and marts passed on exactly this data and every batch passed its feed gate."""
+    require_gated(con, failed_only=True)
     state = data_state(con)
     latest = dict(
         con.execute(

@@ -11,13 +11,13 @@ import hashlib
 import re
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
-from pipelines.errors import UserFacingError
+from pipelines.errors import UserFacingError, resource_problem
 from pipelines.settings import Settings, get_settings
 
 MIGRATION_RE = re.compile(r"^V(\d{3,})__([a-z0-9_]+)\.sql$")
@@ -133,7 +133,9 @@ def migrate(con: duckdb.DuckDBPyConnection, sql_dir: Path | None = None) -> list
             )
             con.execute("COMMIT")
         except Exception as exc:
-            con.execute("ROLLBACK")
+            rollback(con)
+            if resource_problem(exc, str(migration.path.parent)):
+                raise
             raise MigrationError(f"{migration.path}: {exc}") from exc
         done.append(migration)
     return done
@@ -152,6 +154,12 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
     try:
         yield con
     except BaseException:
-        con.execute("ROLLBACK")
+        rollback(con)
         raise
     con.execute("COMMIT")
+
+
+def rollback(con: duckdb.DuckDBPyConnection) -> None:
+    """Undo the open transaction, if there still is one (a failed COMMIT, e.g. out of memory, ends it)."""
+    with suppress(duckdb.Error):
+        con.execute("ROLLBACK")

@@ -119,7 +119,14 @@ def test_feeds_fan_out_by_supplier_and_channel(dags: dict) -> None:
 def test_build_order(dags: dict) -> None:
     dag = dags["warehouse_build"]
     order = [t.task_id for t in dag.topological_sort()]
-    assert order == ["refresh_marts", "quality_core", "quality_marts", "publish_snapshot", "write_reports"]
+    assert order == [
+        "feed_gates",
+        "refresh_marts",
+        "quality_core",
+        "quality_marts",
+        "publish_snapshot",
+        "write_reports",
+    ]
 
 
 def test_reference_dims_and_suppliers_load_before_discovery(dags: dict) -> None:

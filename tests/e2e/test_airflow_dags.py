@@ -70,7 +70,9 @@ def test_every_task_ran_and_the_feeds_fanned_out(pipeline: SimpleNamespace) -> N
         assert run.state == "success", dag_id
         assert {s for states in run.states().values() for s in states} == {"success"}, (dag_id, run.states())
     suppliers = sorted(p.name for p in (pipeline.home / "landing" / "catalogues").iterdir())
-    catalogue_tasks = [t["label"] for t in pipeline.runs["supplier_catalogues"].tasks if t["task_id"] == "load_catalogue"]
+    catalogue_tasks = [
+        t["label"] for t in pipeline.runs["supplier_catalogues"].tasks if t["task_id"] == "load_catalogue"
+    ]
     assert sorted(catalogue_tasks) == suppliers and len(suppliers) == 44  # one mapped task per supplier
     channel_tasks = [t["label"] for t in pipeline.runs["sales_events"].tasks if t["task_id"] == "load_channel"]
     assert sorted(channel_tasks) == CHANNELS  # one mapped task per channel
@@ -102,7 +104,10 @@ def test_task_results_balance_with_the_ledger(pipeline: SimpleNamespace) -> None
         files, rows, quarantined, duplicate = ledger[feed]
         if feed == "catalogues":  # the gate adds up the supplier master and the catalogue loads
             files, rows = files + suppliers["files"], rows + suppliers["rows_loaded"]
-            quarantined, duplicate = quarantined + suppliers["rows_quarantined"], duplicate + suppliers["rows_duplicate"]
+            quarantined, duplicate = (
+                quarantined + suppliers["rows_quarantined"],
+                duplicate + suppliers["rows_duplicate"],
+            )
         assert (loaded["files"], loaded["rows_loaded"]) == (files, rows), feed
         assert (loaded["rows_quarantined"], loaded["rows_duplicate"]) == (quarantined, duplicate), feed
         assert loaded["files"] > 0 and loaded["rows_loaded"] > 0, feed

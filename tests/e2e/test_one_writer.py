@@ -49,7 +49,9 @@ def test_the_pool_admits_one_warehouse_task_at_a_time(airflow_home: Path) -> Non
     from sqlalchemy import update
 
     DagBundlesManager().sync_bundles_to_db()
-    sync_bag_to_db(BundleDagBag(str(DAGS_FOLDER), bundle_path=DAGS_FOLDER, bundle_name="dags-folder"), "dags-folder", None)
+    sync_bag_to_db(
+        BundleDagBag(str(DAGS_FOLDER), bundle_path=DAGS_FOLDER, bundle_name="dags-folder"), "dags-folder", None
+    )
     when = datetime(2031, 1, 1, tzinfo=UTC)
     scheduled = {*WAREHOUSE_TASKS, ("warehouse_build", "write_reports")}
     with create_session() as session:
@@ -178,7 +180,9 @@ def test_a_locked_warehouse_fails_the_try_clearly_and_the_retry_succeeds(
     watcher = threading.Thread(target=release_after_first_failure)
     watcher.start()
     try:
-        run = dag.test(logical_date=logical_date, mark_success_pattern="quality_.*|publish_snapshot|write_reports")
+        run = dag.test(
+            logical_date=logical_date, mark_success_pattern="feed_gates|quality_.*|publish_snapshot|write_reports"
+        )
     finally:
         release.set()
         watcher.join()

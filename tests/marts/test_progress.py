@@ -33,7 +33,9 @@ def test_series_covers_the_window_up_to_the_latest_event(fixture_warehouse, sett
     assert con.execute(
         "SELECT min(date), max(date), count(*) FROM marts.export_progress_daily WHERE target_id = 'uk_goods_to_cn'"
     ).fetchall() == [(D(2020, 1, 1), D(2020, 1, 10), 10)]
-    assert column(con, "uk_goods_to_cn", "net_eur") == [Decimal(v) for v in ["10", "20", "0", "-5", "0", "0", "0", "0", "0", "0"]]
+    assert column(con, "uk_goods_to_cn", "net_eur") == [
+        Decimal(v) for v in ["10", "20", "0", "-5", "0", "0", "0", "0", "0", "0"]
+    ]
     assert column(con, "uk_goods_to_cn", "cumulative_net_eur") == [
         Decimal(v) for v in ["10", "30", "30", "25", "25", "25", "25", "25", "25", "25"]
     ]

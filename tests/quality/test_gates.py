@@ -199,10 +199,6 @@ def shows(**expected: str) -> Callable[[Settings, Finding], None]:
     return check
 
 
-def names_the_broken_contract(s: Settings, failure: Finding) -> None:
-    assert "required by contract own_webshop not found" in failure.example  # the ledger's message, in full
-
-
 def reconciles_by_one_euro(s: Settings, failure: Finding) -> None:
     row = example(failure)
     assert row["target_id"] in ("uk_goods_to_cn", "all_goods_to_cn")
@@ -289,13 +285,6 @@ CASES = [
         sales_unknown_event_type,
         "sales_events.event_type_known",
         lambda s: f"1 of {rows_of('raw.sales_events')(s):,} rows unexpected",
-    ),
-    Case(
-        "sales",
-        sales_rejected_file,
-        "sales_files.no_rejected_files",
-        "1 row unexpected, first: path=sales/own_webshop/2019-12-31/events-resent.csv, message=",
-        check=names_the_broken_contract,
     ),
     Case(
         "core",
@@ -398,3 +387,13 @@ def test_message_lists_every_critical_failure(sample: Settings) -> None:
     assert lines[1].startswith("  also: ")
     assert {rule_of(lines[0]), rule_of(lines[1])} == {"fx_rate.rate_positive", "dim_product.versions_do_not_overlap"}
     assert one(sample, "SELECT failed_critical FROM audit.dq_gate_runs WHERE run_id = ?", [result.run_id]) == 2
+
+
+def test_a_rejected_file_is_a_warning_that_names_it(sample: Settings) -> None:
+    """One rejected file does not hold back the feed (issue 12 §2): the gate passes and warns, naming it."""
+    sales_rejected_file(sample)
+    detail = runner.quality_gate("sales", settings=sample)
+    assert detail["passed"]
+    (warned,) = [w for w in detail["warnings"] if "no_rejected_files" in w]
+    assert "path=sales/own_webshop/2019-12-31/events-resent.csv" in warned
+    assert "required by contract own_webshop not found" in warned

@@ -112,8 +112,8 @@ def test_failed_gate_records_every_result_and_the_message(sample: Settings) -> N
         [result.run_id],
     ) == [("fx", False, 1, 2, message)]
     assert message.splitlines()[-1] == (
-        f"  the batches stay pending until fixed; to publish anyway after review: "
-        f"xborder quality --accept {result.run_id}"
+        "  the batches stay pending (nothing is published) until fixed: `xborder db retract FILE` and land a "
+        f'corrected file, or to publish anyway after review: xborder quality --accept {result.run_id} --note "..."'
     )
     summary = result.to_dict()  # what Airflow and audit.runs.detail get
     assert (summary["passed"], summary["counts"]["failed_critical"]) == (False, 1)
@@ -147,15 +147,21 @@ def test_sales_gate_validates_only_pending_batches_until_passed_or_accepted(samp
         == 0
     )
 
-    # a new batch with a rejected file: only that batch is validated, and it fails
-    land(sample, "sales/own_webshop/2019-12-31/broken.csv", "not,the,contract\n1,2,3\n")
+    # a new batch with a file whose every row is quarantined: only that batch is validated, and it fails
+    land(
+        sample,
+        "sales/own_webshop/2019-12-31/broken.csv",
+        "event_id,placed_at,order_ref,line,supplier_id,sku,quantity,unit_price,currency,discount,ship_country,"
+        "ship_region\nWSX1,2019-12-31 01:06:58,WSR1,1,GB004,GB-04-00014,1,10.00,XXX,0.00,CN,Fujian\n",
+    )
     runner.ingest_feed("sales", settings=sample)
     (second,) = pending(sample, "sales")
     assert second != first
-    result, _ = gate_fails("sales", sample)
+    result, message = gate_fails("sales", sample)
     assert result.batches == [second]
-    # the old 'refund' row is not revalidated; the new batch is one rejected file, its landed rows all quarantined
-    assert rules(result.failures) == {"sales_files.no_rejected_files", "sales_landed.mostly_loaded"}
+    # the old 'refund' row is not revalidated; the new batch is one broken file, named in the message
+    assert rules(result.failures) == {"sales_files.file_mostly_loaded", "sales_landed.mostly_loaded"}
+    assert "sales/own_webshop/2019-12-31/broken.csv" in message
     events = one(sample, "SELECT count(*) FROM raw.sales_events WHERE batch_id = ?", [second])
     assert events == 0  # the batch is the rejected file alone
 
