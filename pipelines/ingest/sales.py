@@ -189,6 +189,7 @@ def _attempt(con, settings, batch_id, channel, contract, files, summary) -> Base
         with transaction(con):  # a chunk is all or nothing
             _load_chunk(con, settings, batch_id, channel, contract, files, part)
     except LOAD_ERRORS as exc:
+        con.unregister("batch_events")  # after the rollback (the failed load left it registered)
         return exc
     for counter in ("files", "files_rejected", "rows_read", "rows_loaded", "rows_quarantined", "rows_duplicate"):
         setattr(summary, counter, getattr(summary, counter) + getattr(part, counter))
@@ -230,13 +231,11 @@ def _load_chunk(
     rows = checked(canonical(batch.frame, contract, channel), countries, currencies)
     valid = rows.filter(pl.col("reason").is_null())
     con.register("batch_events", valid.select(CANONICAL).to_arrow())
-    try:
-        con.execute("SET VARIABLE channel = ?", [channel])
-        con.execute("SET VARIABLE batch_id = ?", [batch_id])
-        con.execute("SET VARIABLE lookback = ?", [settings.fx_lookback_days])
-        con.execute((settings.sql_dir / LOAD_SQL).read_text(encoding="utf-8"))
-    finally:
-        con.unregister("batch_events")
+    con.execute("SET VARIABLE channel = ?", [channel])
+    con.execute("SET VARIABLE batch_id = ?", [batch_id])
+    con.execute("SET VARIABLE lookback = ?", [settings.fx_lookback_days])
+    con.execute((settings.sql_dir / LOAD_SQL).read_text(encoding="utf-8"))
+    con.unregister("batch_events")
     decided = con.sql("SELECT * FROM dispositions").pl()
     _finish_chunk(con, batch, batch_id, summary, rows, decided)
 
