@@ -70,7 +70,7 @@ def discover(root: Path, folder: str, pattern: str) -> list[Path]:
                 found.append(inside(root, path))
             except (LandingPathError, OSError, RuntimeError):
                 continue
-    return sorted(found)
+    return sorted(set(found))  # a link inside the root to another landed file names that file once
 
 
 def escapes(root: Path, folder: str) -> list[Path]:

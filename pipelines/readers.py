@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import io
 import json
-import re
 import zipfile
 from pathlib import Path
 
@@ -35,7 +34,6 @@ MAX_ZIP_RATIO = 100  # uncompressed / compressed of one part (sheet XML compress
 ZIP_RATIO_FROM_BYTES = 1024 * 1024  # parts smaller than this are never a bomb
 _BRACKETS = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")  # +1 / -1 as int8
 _NOT_BRACKETS = bytes(sorted(set(range(256)) - set(b"[]{}")))
-_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 
 
 class RejectedFile(ContractError):
@@ -205,19 +203,19 @@ def _depth_walk(steps: pl.Series) -> pl.Series:
 def _check_depth(data: bytes, name: str) -> None:
     """Refuse JSON nested deeper than MAX_JSON_DEPTH before any parser sees it.
 
-    Fast bound: every bracket counts, also inside strings. Only when it exceeds the limit are the
-    strings blanked out (same length) for the exact depth and the line.
+    Fast bound: every bracket counts, also inside strings. Only when it exceeds the limit is the
+    exact depth computed (brackets inside strings left out) and the line found.
     """
     brackets = data.translate(None, _NOT_BRACKETS)
     if not brackets or _depth_walk(_bytes_series(brackets.translate(_BRACKETS), pa.int8())).max() <= MAX_JSON_DEPTH:
         return
-    blanked = _JSON_STRING.sub(lambda m: b" " * len(m.group()), data)
-    s = _bytes_series(blanked)
-    at = s.is_in(list(b"[]{}")).arg_true()
+    plain = data.replace(b"\\\\", b"  ").replace(b'\\"', b"  ")  # escapes out: every '"' left opens or closes
+    s = _bytes_series(plain)
+    at = _outside_quotes(s.is_in(list(b"[]{}")).arg_true().cast(pl.Int64), (s == ord('"')).arg_true().cast(pl.Int64))
     steps = pl.select(pl.when(s.gather(at).is_in(list(b"[{"))).then(1).otherwise(-1)).to_series()
     deep = (_depth_walk(steps) > MAX_JSON_DEPTH).arg_true()
     if deep.len():
-        line = blanked.count(b"\n", 0, at[deep[0]]) + 1
+        line = plain.count(b"\n", 0, at[deep[0]]) + 1
         raise RejectedFile(
             f"{name}: line {line}: JSON nested deeper than {MAX_JSON_DEPTH} levels; rule: json.depth",
             line,

@@ -163,8 +163,9 @@ def test_json_depth_is_checked_before_any_parser(tmp_path: Path) -> None:
     data = tmp_path / "x.jsonl"
     record = '{"Artikel": "A1", "Bezeichnung": "%s", "Zolltarif": "090210", "Ursprung": "GB", "Preis": %s}\n'
     deep = record % ("ok", '"1", "x": ' + "[" * 63 + "]" * 63)  # the record + 63 arrays = 64 levels
-    data.write_text(record % ("[" * 500 + "{{{", '"1"') + deep, encoding="utf-8")
-    assert read_landed(data, contract)["title"].to_list() == ["[" * 500 + "{{{", "ok"]  # brackets in strings are text
+    title = r"\\\"" + "[" * 500 + r"\\"  # JSON text \\\" [[[... \\ : escapes around brackets in a string
+    data.write_text(record % (title, '"1"') + deep, encoding="utf-8")
+    assert read_landed(data, contract)["title"].to_list() == ['\\"' + "[" * 500 + "\\", "ok"]  # strings are text
     data.write_text(record % ("a", "[1]") + record % ("b", "[2, 3]"), encoding="utf-8")
     assert read_landed(data, contract)["unit_price"].to_list() == ["[1]", "[2,3]"]  # nested values as JSON text
     data.write_text(record % ("ok", "1") + "]]]]\n" + record % ("x", "[" * 64 + "]" * 64), encoding="utf-8")
@@ -223,7 +224,7 @@ def test_discovery_never_follows_a_link_out_of_the_root(tmp_path: Path) -> None:
     (root / "fx" / "out.csv").symlink_to(tmp_path / "secret.csv")
     (root / "fx" / "in.csv").symlink_to(root / "fx" / "a.csv")  # a link inside the root is followed
     (root / "fx" / "loop.csv").symlink_to(root / "fx" / "loop.csv")
-    assert discover(root, "fx", "*.csv") == [(root / "fx" / "a.csv").resolve()] * 2
+    assert discover(root, "fx", "*.csv") == [(root / "fx" / "a.csv").resolve()]
     assert escapes(root, "fx") == [root.resolve() / "fx" / "loop.csv", root.resolve() / "fx" / "out.csv"]
     (root / "sales").symlink_to(tmp_path)
     assert discover(root, "sales", "*") == [] and escapes(root, "sales") == [root.resolve() / "sales"]
