@@ -270,7 +270,7 @@ def check_file(path: Path, contract: Contract, reference_dir: Path, examples: in
     )
     result.notes = _notes(path, contract, result)
     source = contract.channel or contract.name
-    batch = read_batch([(path, sha256_file(path), source, contract)], path.parent, contract.feed)
+    batch = read_batch([(path, sha256_file(path), source, contract)], path.parent, contract.feed, absolute_names=True)
     if batch.rejected:
         rejected, row = batch.rejected[0], batch.rejections[0]
         message = str(row["detail"])

@@ -84,6 +84,7 @@ class Contract:
     decimal: str = "."
     encoding: str = "utf-8"
     quote: str = '"'
+    final_newline: bool = False  # csv.final_newline: required -> a last line without one is a truncated file
     sheet: str | None = None
     json_records_path: str | None = None
     weight_unit: str = "kg"
@@ -133,6 +134,8 @@ def load_contract(path: Path) -> Contract:
     _require(encoding in ENCODINGS, path, f"csv.encoding must be one of {sorted(ENCODINGS)}")
     decimal = str(csv.get("decimal", "."))
     _require(decimal in {".", ","}, path, "csv.decimal must be '.' or ','")
+    final_newline = str(csv.get("final_newline", "optional"))
+    _require(final_newline in {"required", "optional"}, path, "csv.final_newline must be required or optional")
     units = doc.get("units") or {}
     weight_unit = str(units.get("weight", "kg"))
     _require(weight_unit in WEIGHT_UNITS, path, f"units.weight must be one of {sorted(WEIGHT_UNITS)}")
@@ -170,6 +173,7 @@ def load_contract(path: Path) -> Contract:
         decimal=decimal,
         encoding=encoding,
         quote=str(csv.get("quote", '"')),
+        final_newline=final_newline == "required",
         sheet=(doc.get("xlsx") or {}).get("sheet"),
         json_records_path=json_opts.get("records_path"),
         weight_unit=weight_unit,

@@ -1,13 +1,17 @@
 """Reading a batch of landed files through their contracts, and the ledger rows that result.
 
-A file that breaks its contract is rejected whole (one quarantine row naming file, line and
-rule; its lines counted as read and quarantined). Valid files become one frame with lineage
-columns ``sha256``, ``source_file`` (path relative to the landing root) and ``source``.
+One bad file never stops the rest: a file that cannot be read whole is rejected (one quarantine
+row naming file, line where known and rule, with the reader's reason code; its lines counted as
+read and quarantined), whatever the error. Valid files become one frame with lineage columns
+``sha256``, ``source_file`` (path relative to the landing root) and ``source``. Feeds reject
+here too what they must never read (``outside_landing_root``: a link out of the landing root)
+and files whose rows the warehouse refuses (``load_error``, see :func:`per_file`).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,12 +19,23 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines.contracts import Contract, ContractError
-from pipelines.landing import relative
-from pipelines.ledger import FeedSummary, FileOutcome, quarantine, record_files
-from pipelines.readers import read_landed
+from pipelines.contracts import Contract
+from pipelines.landing import escape_key, escapes, name_in_root, relative
+from pipelines.ledger import FeedSummary, FileOutcome, known_files, quarantine, record_files
+from pipelines.readers import RejectedFile, one_line, read_landed
 
 READ_THREADS = min(8, os.cpu_count() or 2)  # files read at once
+# Errors a file's own values can cause while it is typed or loaded (not disk, memory or a bug's
+# binder errors): the file is rejected (load_error) and the others load.
+LOAD_ERRORS: tuple[type[BaseException], ...] = (
+    duckdb.DataError,
+    duckdb.IntegrityError,
+    duckdb.InvalidInputException,
+    pl.exceptions.ComputeError,
+    pl.exceptions.InvalidOperationError,
+    pl.exceptions.PanicException,
+    ArithmeticError,
+)
 
 
 @dataclass
@@ -37,9 +52,33 @@ def _data_lines(path: Path, contract: Contract | None) -> int:
     """Physical data lines of a rejected text file (0 when it cannot be counted)."""
     if contract is None or contract.format not in {"csv", "jsonl"}:
         return 0
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return 0
     lines = data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
     return max(0, lines - (1 if contract.format == "csv" else 0))
+
+
+def _size(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return None
+
+
+def _rejection(outcome: FileOutcome, line: int | None, reason: str) -> dict[str, object]:
+    return {
+        "sha256": outcome.sha256,
+        "path": outcome.path,
+        "feed": outcome.feed,
+        "source": outcome.source,
+        "line_number": line,
+        "column_name": None,
+        "reason": reason,
+        "detail": outcome.message,
+        "raw_row": None,
+    }
 
 
 def reject(
@@ -53,87 +92,146 @@ def reject(
     message: str,
     line: int | None,
     reason: str = "contract_violation",
+    *,
+    rows: int | None = None,
+    read: bool = True,
 ) -> None:
-    """Record a whole-file rejection: a ledger row that balances and one quarantine row."""
-    rel = relative(root, path)
-    lines = _data_lines(path, contract)
-    batch.rejected.append(
-        FileOutcome(
-            sha,
-            rel,
-            feed,
-            source,
-            contract.name if contract else None,
-            status="rejected",
-            rows_read=lines,
-            rows_quarantined=lines,
-            message=message,
-            bytes=path.stat().st_size,
-        )
+    """Record a whole-file rejection: a ledger row that balances and one quarantine row.
+
+    ``rows``: the rows read (default: the data lines of a text file); ``read=False`` for an
+    entry that must not be touched (a link out of the landing root).
+    """
+    lines = rows if rows is not None else (_data_lines(path, contract) if read else 0)
+    outcome = FileOutcome(
+        sha,
+        name_in_root(root, path) if not read else relative(root, path),
+        feed,
+        source,
+        contract.name if contract else None,
+        status="rejected",
+        rows_read=lines,
+        rows_quarantined=lines,
+        message=message,
+        bytes=_size(path) if read else None,
     )
-    batch.rejections.append(
-        {
-            "sha256": sha,
-            "path": rel,
-            "feed": feed,
-            "source": source,
-            "line_number": line,
-            "column_name": None,
-            "reason": reason,
-            "detail": message,
-            "raw_row": None,
-        }
-    )
+    batch.rejected.append(outcome)
+    batch.rejections.append(_rejection(outcome, line, reason))
 
 
-def read_batch(files: list[tuple[Path, str, str | None, Contract | None]], root: Path, feed: str) -> Batch:
-    """Read (path, sha256, source, contract) files; a missing contract rejects the file."""
+def drop_file(batch: Batch, sha: str, message: str, reason: str, line: int | None = None) -> None:
+    """Reject a file that was read: its rows leave the batch, all counted as read and quarantined."""
+    outcome = batch.files.pop(sha)
+    outcome.status, outcome.message = "rejected", message
+    outcome.rows_loaded = outcome.rows_duplicate = 0
+    outcome.rows_quarantined = outcome.rows_read
+    batch.rejected.append(outcome)
+    batch.rejections.append(_rejection(outcome, line, reason))
+    if "sha256" in batch.frame.columns:
+        batch.frame = batch.frame.filter(pl.col("sha256") != sha)
+
+
+def load_error_message(name: str, exc: BaseException) -> str:
+    """One line for a file whose rows the warehouse (or the typing step) refused."""
+    return f"{name}: not loaded, its values broke the load: {type(exc).__name__}: {one_line(exc)}; rule: load"
+
+
+def per_file(batch: Batch, step: Callable[[pl.DataFrame], pl.DataFrame]) -> pl.DataFrame:
+    """``step(batch.frame)``; if a file's values make it fail, ``step`` file by file instead.
+
+    A file that still fails leaves the batch, rejected with reason ``load_error``; the others'
+    results are concatenated (an empty frame when none is left).
+    """
+    try:
+        return step(batch.frame)
+    except LOAD_ERRORS:
+        pass
+    parts = []
+    for sha, outcome in list(batch.files.items()):
+        try:
+            parts.append(step(batch.frame.filter(pl.col("sha256") == sha)))
+        except LOAD_ERRORS as exc:
+            drop_file(batch, sha, load_error_message(outcome.path, exc), "load_error")
+    return pl.concat(parts, how="diagonal_relaxed") if parts else pl.DataFrame()
+
+
+def drop_empty(batch: Batch, why: str) -> None:
+    """Reject the files that were read but hold no rows (a catalogue is a full snapshot: never empty)."""
+    for sha, outcome in list(batch.files.items()):
+        if outcome.rows_read == 0:
+            message = f"{outcome.path}: no rows (only a header, or no records); {why}; rule: file"
+            drop_file(batch, sha, message, "empty_file")
+
+
+def outside_root(con: duckdb.DuckDBPyConnection, root: Path, folder: str) -> list[tuple[Path, str]]:
+    """(entry, ledger key) of links under ``landing/folder`` that leave the root, not yet in the ledger."""
+    found = [(path, escape_key(root, path)) for path in escapes(root, folder)]
+    known = known_files(con, [key for _, key in found])
+    return [(path, key) for path, key in found if key not in known]
+
+
+def reject_outside(
+    batch: Batch, entries: list[tuple[Path, str]], root: Path, feed: str, source: Callable[[str], str | None]
+) -> None:
+    """Reject links out of the landing root (never read); ``source``: entry name -> supplier or channel."""
+    for path, key in entries:
+        name = name_in_root(root, path)
+        try:
+            target = f"it links to {path.readlink()}"
+        except OSError:
+            target = "it cannot be followed"
+        message = f"{name}: leads out of the landing root ({target}); it was not read; rule: landing_root"
+        reject(batch, path, key, root, feed, source(name), None, message, None, "outside_landing_root", read=False)
+
+
+def read_batch(
+    files: list[tuple[Path, str, str | None, Contract | None]], root: Path, feed: str, *, absolute_names: bool = False
+) -> Batch:
+    """Read (path, sha256, source, contract) files; a missing contract or any read error rejects the file.
+
+    Messages name files relative to ``root`` (the landing root), or in full with ``absolute_names``.
+    """
     frames: list[pl.DataFrame] = []
     batch = Batch(pl.DataFrame(), {})
-    read = _read_all([(path, contract) for path, _, _, contract in files])
-    for (path, sha, source, contract), frame in zip(files, read, strict=True):
+    names = [str(path) if absolute_names else relative(root, path) for path, *_ in files]
+    read = _read_all([(path, contract, name) for (path, _, _, contract), name in zip(files, names, strict=True)])
+    for (path, sha, source, contract), name, frame in zip(files, names, read, strict=True):
         if contract is None:
-            reject(
-                batch,
-                path,
-                sha,
-                root,
-                feed,
-                source,
-                None,
-                f"{relative(root, path)}: no contract in contracts/ covers source {source!r}; "
-                "add the source to a contract (README, section Contracts)",
-                None,
-                "no_contract",
+            message = (
+                f"{name}: no contract in contracts/ covers source {source!r}; "
+                "add the source to a contract (README, section Contracts); rule: contract"
             )
+            reject(batch, path, sha, root, feed, source, None, message, None, "no_contract")
             continue
-        if isinstance(frame, ContractError):
-            reject(batch, path, sha, root, feed, source, contract, str(frame), frame.line)
+        if isinstance(frame, RejectedFile):
+            reject(batch, path, sha, root, feed, source, contract, str(frame), frame.line, frame.reason)
             continue
+        assert frame is not None
         rel = relative(root, path)
-        batch.files[sha] = FileOutcome(
-            sha, rel, feed, source, contract.name, rows_read=frame.height, bytes=path.stat().st_size
-        )
+        batch.files[sha] = FileOutcome(sha, rel, feed, source, contract.name, rows_read=frame.height, bytes=_size(path))
         frames.append(frame.with_columns(sha256=pl.lit(sha), source_file=pl.lit(rel), source=pl.lit(source)))
     if frames:
         batch.frame = pl.concat(frames, how="diagonal")
     return batch
 
 
-def _read_all(files: list[tuple[Path, Contract | None]]) -> list[pl.DataFrame | ContractError | None]:
+def _read_all(files: list[tuple[Path, Contract | None, str]]) -> list[pl.DataFrame | RejectedFile | None]:
     """``read_landed`` of every file, several at a time (Polars reads without the GIL), in order.
 
-    A file that breaks its contract gives its ``ContractError``; a file without a contract None.
+    A file that cannot be read gives its ``RejectedFile`` (whatever went wrong); without a contract None.
     """
 
-    def one(item: tuple[Path, Contract | None]) -> pl.DataFrame | ContractError | None:
-        path, contract = item
+    def one(item: tuple[Path, Contract | None, str]) -> pl.DataFrame | RejectedFile | None:
+        path, contract, name = item
         if contract is None:
             return None
         try:
-            return read_landed(path, contract)
-        except ContractError as exc:
+            return read_landed(path, contract, name)
+        except RejectedFile as exc:
             return exc
+        except MemoryError:
+            raise
+        except (Exception, pl.exceptions.PanicException) as exc:  # a safety net: one file never stops the rest
+            return RejectedFile(f"{name}: not readable: {type(exc).__name__}: {one_line(exc)}", None, "unreadable_file")
 
     if len(files) < 2:
         return [one(item) for item in files]

@@ -5,13 +5,18 @@ supplier. Row rules (reason codes): ``missing_field``, ``bad_number`` (price or 
 plain number or too many decimals), ``gtin_check_digit``, ``hs_code_unknown`` (not a 6-digit
 HS 2022 subheading), ``unknown_country``, ``unknown_currency``, ``price_not_positive``,
 ``price_absurd`` (over 1,000,000 per unit), ``duplicate_sku`` (one SKU with different values in
-one snapshot; exact repeats count as duplicates). A file whose name is not a date, whose
-supplier has no contract, or whose structure breaks the contract is rejected whole.
+one snapshot; exact repeats count as duplicates).
+
+A file is rejected whole, and the other files load, when it lies outside the layout
+(``bad_layout``), its name is not a real, plausible date in ASCII digits (``bad_file_name``), its
+supplier has no contract (``no_contract``), it is a link out of the landing root
+(``outside_landing_root``), it holds no rows (``empty_file``), it cannot be read whole (the
+reader's codes: ``contract_violation``, ``truncated_file``, ``unreadable_file``, ...) or its
+values break the typing step (``load_error``).
 """
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -19,15 +24,25 @@ import duckdb
 import polars as pl
 
 from pipelines.contracts import load_contracts, supplier_contracts
-from pipelines.ingest.batch import Batch, finish, read_batch, reject
+from pipelines.ingest.batch import (
+    Batch,
+    drop_empty,
+    finish,
+    outside_root,
+    per_file,
+    read_batch,
+    reject,
+    reject_outside,
+)
 from pipelines.ingest.discovery import new_files
+from pipelines.landing import DATE_NAME as DATE_NAME  # xborder contract check names it
+from pipelines.landing import date_name_problem, name_in_root, relative
 from pipelines.ledger import FeedSummary, insert_frame, record_amounts
 from pipelines.readers import parse_decimal
 from pipelines.runner import ProgressHook
 from pipelines.settings import Settings
 from pipelines.validation import first_failure, gtin_valid
 
-DATE_NAME = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MAX_PRICE = Decimal("1000000")
 TRACKED = [
     "supplier_sku",
@@ -55,25 +70,36 @@ def load_catalogues(
     summary = FeedSummary(feed="catalogues")
     contracts = supplier_contracts(load_contracts(settings.contracts_dir, "catalogues"))
     files = []
-    root = settings.landing_dir / "catalogues"
+    root = settings.landing_dir.resolve() / "catalogues"
     for path, sha in new_files(con, settings, "catalogues", "*"):
-        supplier = path.relative_to(root).parts[0]
+        parts = path.relative_to(root).parts
+        supplier = parts[0] if len(parts) > 1 else None
         if suppliers is None or supplier in suppliers:
-            files.append((path, sha, supplier, contracts.get(supplier)))
-    if not files:
+            files.append((path, sha, supplier, contracts.get(supplier) if supplier else None))
+    outside = [
+        (path, key)
+        for path, key in outside_root(con, settings.landing_dir, "catalogues")
+        if suppliers is None or _supplier_of(name_in_root(settings.landing_dir, path)) in suppliers
+    ]
+    if not files and not outside:
         return summary
     if progress:
         progress("catalogues: reading", 0, len(files))
-    batch = read_batch(_matching(files), settings.landing_dir, "catalogues")
+    batch = read_batch(_matching(files, settings.landing_dir), settings.landing_dir, "catalogues")
     _reject_bad_names(batch, files, settings)
+    reject_outside(batch, outside, settings.landing_dir, "catalogues", _supplier_of)
+    drop_empty(batch, "a catalogue is a full snapshot of the supplier's products")
     if progress:
         progress("catalogues: validating", len(files), len(files))
     frame = batch.frame
     if frame.height == 0:
         finish(con, batch, "catalogues", batch_id, summary, frame, frame, frame)
         return summary
-    typed = canonical(frame, {s: c for s, c in contracts.items()})
-    checked = _validate(con, typed)
+    # a file whose values break the typing step is rejected (load_error), the others go on
+    checked = per_file(batch, lambda rows: _validate(con, canonical(rows, contracts)))
+    if batch.frame.height == 0:
+        finish(con, batch, "catalogues", batch_id, summary, pl.DataFrame(), pl.DataFrame(), pl.DataFrame())
+        return summary
     bad = checked.filter(pl.col("reason").is_not_null())
     dup = checked.filter(pl.col("reason").is_null() & pl.col("duplicate"))
     good = checked.filter(pl.col("reason").is_null() & ~pl.col("duplicate"))
@@ -109,14 +135,42 @@ def rebuild_products(con: duckdb.DuckDBPyConnection, settings: Settings, supplie
     con.execute("DROP TABLE affected_suppliers")
 
 
-def _matching(files: list) -> list:
-    """Files whose names fit their contract's glob and carry a date (others are rejected later)."""
-    return [f for f in files if f[3] is None or (Path(f[0]).match(f[3].file_glob) and DATE_NAME.match(f[0].stem))]
+def _supplier_of(name: str) -> str | None:
+    """The supplier folder of a landed name (``catalogues/<supplier>/...``), None for a file beside them."""
+    parts = name.split("/")
+    return parts[1] if len(parts) > 2 else None
+
+
+def _name_problem(path: Path, root: Path, contract) -> tuple[str, str] | None:
+    """(reason, why) when a catalogue file is outside ``catalogues/<supplier>/<YYYY-MM-DD>.<ext>``."""
+    if len(path.relative_to(root.resolve() / "catalogues").parts) != 2:
+        return "bad_layout", "a catalogue file must be catalogues/<supplier_id>/<YYYY-MM-DD>.<ext>"
+    if contract is None:
+        return None  # no_contract, decided by read_batch
+    ext = contract.file_glob.lstrip("*")
+    if not path.match(contract.file_glob):
+        return "bad_file_name", f"a catalogue file must be named <YYYY-MM-DD>{ext} (contract {contract.name})"
+    problem = date_name_problem(path.stem)
+    if problem:
+        return (
+            "bad_file_name",
+            f"{problem}; a catalogue file must be named <YYYY-MM-DD>{ext} (contract {contract.name})",
+        )
+    return None
+
+
+def _matching(files: list, root: Path) -> list:
+    """Files in the layout whose names fit their contract's glob and are a real date (others are rejected)."""
+    return [f for f in files if _name_problem(f[0], root, f[3]) is None]
 
 
 def _reject_bad_names(batch: Batch, files: list, settings: Settings) -> None:
     for path, sha, supplier, contract in files:
-        if contract is not None and not (path.match(contract.file_glob) and DATE_NAME.match(path.stem)):
+        problem = _name_problem(path, settings.landing_dir, contract)
+        if problem:
+            reason, why = problem
+            name = relative(settings.landing_dir, path)
+            rule = "layout" if reason == "bad_layout" else "file_name"
             reject(
                 batch,
                 path,
@@ -125,10 +179,9 @@ def _reject_bad_names(batch: Batch, files: list, settings: Settings) -> None:
                 "catalogues",
                 supplier,
                 contract,
-                f"{path.name}: a catalogue file must be named <YYYY-MM-DD>{contract.file_glob.lstrip('*')} "
-                f"(contract {contract.name})",
+                f"{name}: {why}; rule: {rule}",
                 None,
-                "bad_file_name",
+                reason,
             )
 
 

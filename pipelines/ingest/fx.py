@@ -5,40 +5,62 @@ where a currency was not quoted); the daily file has ``", "`` separators and dat
 ``30 June 2021``. Each quoted (date, currency) value is one row for the ledger; ``N/A`` cells are
 not rows. A value equal to one already loaded is a duplicate; a different value for a loaded
 (currency, date) is quarantined as ``fx_rate_conflict`` and the loaded rate is kept. Other
-reasons: ``bad_date``, ``bad_number``, ``rate_not_positive``, ``unknown_currency``.
+reasons: ``bad_date``, ``bad_number``, ``rate_not_positive``, ``unknown_currency``. A file that
+cannot be read whole is rejected and the others load: ``contract_violation`` (undecodable bytes,
+not an ECB header, a row with fewer cells than the header), ``truncated_file`` (the last row cut
+short), ``empty_file``, ``unreadable_file``, ``outside_landing_root`` (a link out of the root).
 """
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import duckdb
 import polars as pl
 
-from pipelines.contracts import ContractError
-from pipelines.ingest.batch import Batch, finish, reject
+from pipelines.ingest.batch import Batch, finish, outside_root, reject, reject_outside
 from pipelines.ingest.discovery import new_files
 from pipelines.landing import relative
 from pipelines.ledger import FeedSummary, FileOutcome, insert_frame
-from pipelines.readers import parse_decimal
+from pipelines.readers import RejectedFile, one_line, parse_decimal
 from pipelines.settings import Settings
 from pipelines.validation import first_failure
 
 
-def read_ecb(path) -> pl.DataFrame:
-    """Long rows (line_number, date_text, currency, rate_text, raw_row) of an ECB CSV file."""
-    text = path.read_bytes().decode("utf-8-sig")
+def read_ecb(path: Path, name: str | None = None) -> pl.DataFrame:
+    """Long rows (line_number, date_text, currency, rate_text, raw_row) of an ECB CSV file.
+
+    Raises :class:`RejectedFile` (``name`` in the message) for undecodable bytes, an empty file or
+    one without rates, a header that is not the ECB's, and a row with fewer cells than the header
+    (``truncated_file`` when it is the last one: every ECB row ends with a comma, so a cut shows).
+    """
+    name = name or str(path)
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise RejectedFile(
+            f"{name}: line {line}: not valid utf-8 (byte {data[exc.start]:#04x} at offset {exc.start}); rule: encoding",
+            line,
+        ) from exc
     lines = text.splitlines()
-    if not lines or not lines[0].replace(" ", "").startswith("Date,"):
-        raise ContractError(f"{path}: line 1: not an ECB reference-rate file (header must start with 'Date,')", 1)
+    if not text.strip():
+        raise RejectedFile(f"{name}: line 1: the file is empty; rule: file", 1, "empty_file")
+    if not lines[0].replace(" ", "").startswith("Date,"):
+        raise RejectedFile(f"{name}: line 1: not an ECB reference-rate file (header must start with 'Date,')", 1)
     header = [c.strip() for c in lines[0].split(",")]
-    body = [line for line in lines[1:]]
     cells = (
-        pl.DataFrame({"line": body})
+        pl.DataFrame({"line": lines[1:]}, schema={"line": pl.String})
         .with_row_index("line_number", offset=2)
+        .filter(pl.col("line").str.strip_chars() != "")
         .with_columns(raw_row=pl.col("line"), cell=pl.col("line").str.split(","))
     )
+    if cells.height == 0:
+        raise RejectedFile(f"{name}: line 2: no rates after the header; rule: file", 2, "empty_file")
+    _check_cells(cells, len(header), name)
     currencies = [(i, c) for i, c in enumerate(header) if i > 0 and c]
     long = (
         cells.select(
@@ -60,6 +82,22 @@ def read_ecb(path) -> pl.DataFrame:
     )
 
 
+def _check_cells(cells: pl.DataFrame, expected: int, name: str) -> None:
+    """Every row has the header's cell count; a short last row is a truncated file."""
+    short = cells.filter(pl.col("cell").list.len() < expected)
+    if short.height == 0:
+        return
+    line, n = short["line_number"][0], short["cell"].list.len()[0]
+    if line == cells["line_number"][-1]:
+        raise RejectedFile(
+            f"{name}: line {line}: the last row has {n} of the header's {expected} cells, it is cut short "
+            "(a truncated transfer?); rule: fields",
+            line,
+            "truncated_file",
+        )
+    raise RejectedFile(f"{name}: line {line}: {n} cells, the header has {expected}; rule: fields", line)
+
+
 def _parse_date(col: str) -> pl.Expr:
     text = pl.col(col)
     return pl.coalesce(text.str.to_date("%Y-%m-%d", strict=False), text.str.to_date("%d %B %Y", strict=False))
@@ -68,18 +106,27 @@ def _parse_date(col: str) -> pl.Expr:
 def load_fx(con: duckdb.DuckDBPyConnection, settings: Settings, batch_id: str) -> FeedSummary:
     """Load new ECB files; only new (currency, date) rates reach ``core.fx_rate``."""
     summary = FeedSummary(feed="fx")
+    root = settings.landing_dir
     files = new_files(con, settings, "fx", "*.csv")
-    if not files:
+    outside = outside_root(con, root, "fx")
+    if not files and not outside:
         return summary
     batch = Batch(pl.DataFrame(), {})
+    reject_outside(batch, outside, root, "fx", lambda _: None)
     frames = []
     for path, sha in files:
+        rel = relative(root, path)
         try:
-            long = read_ecb(path)
-        except ContractError as exc:
-            reject(batch, path, sha, settings.landing_dir, "fx", None, None, str(exc), exc.line)
+            long = read_ecb(path, rel)
+        except RejectedFile as exc:
+            reject(batch, path, sha, root, "fx", None, None, str(exc), exc.line, exc.reason)
             continue
-        rel = relative(settings.landing_dir, path)
+        except MemoryError:
+            raise
+        except (Exception, pl.exceptions.PanicException) as exc:  # one file never stops the rest
+            message = f"{rel}: not readable as an ECB file: {type(exc).__name__}: {one_line(exc)}; rule: fx"
+            reject(batch, path, sha, root, "fx", None, None, message, None, "unreadable_file")
+            continue
         batch.files[sha] = FileOutcome(
             sha, rel, "fx", None, "ecb_eurofxref", rows_read=long.height, bytes=path.stat().st_size
         )

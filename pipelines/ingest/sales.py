@@ -11,6 +11,12 @@ Row rules (reason codes): ``missing_field``, ``bad_timestamp``, ``bad_number``,
 (pending: loaded automatically when the order line arrives), ``already_cancelled``,
 ``already_returned``, ``return_exceeds_quantity`` (SQL). Exact repeats of loaded events are
 duplicates. Files are processed in chunks (date order), so memory stays bounded.
+
+A file is rejected whole, and the channel's other files load, when it lies outside the layout
+(``bad_layout``), its date folder is not a real, plausible date in ASCII digits
+(``bad_file_name``), it is a link out of the landing root (``outside_landing_root``), it cannot be
+read whole (the reader's codes: ``contract_violation``, ``truncated_file``, ``unreadable_file``,
+...) or the warehouse refuses its values (``load_error``: the chunk is retried file by file).
 """
 
 from __future__ import annotations
@@ -23,8 +29,19 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipelines.contracts import CANONICAL_FIELDS, Contract, channel_contracts, load_contracts
-from pipelines.ingest.batch import Batch, finish, read_batch
+from pipelines.ingest.batch import (
+    LOAD_ERRORS,
+    Batch,
+    drop_file,
+    finish,
+    load_error_message,
+    outside_root,
+    read_batch,
+    reject,
+    reject_outside,
+)
 from pipelines.ingest.discovery import new_files
+from pipelines.landing import date_name_problem, relative
 from pipelines.ledger import FeedSummary, record_amounts
 from pipelines.readers import parse_decimal
 from pipelines.runner import ProgressHook
@@ -50,25 +67,70 @@ def load_sales(
     channels: list[str] | None = None,
     progress: ProgressHook | None = None,
 ) -> FeedSummary:
-    """Load new sales files of every (or the given) channel; ``eur_loaded`` is the net EUR added."""
+    """Load new sales files of every (or the given) channel; ``eur_loaded`` is the net EUR added.
+
+    Files outside ``sales/<channel>/<YYYY-MM-DD>/<file>`` and links out of the landing root are
+    rejected first; a chunk the warehouse refuses is retried file by file (:func:`_load_guarded`).
+    """
     summary = FeedSummary(feed="sales")
     contracts = channel_contracts(load_contracts(settings.contracts_dir, "sales"))
     work = []
     for channel, contract in sorted(contracts.items()):
         if channels is None or channel in channels:
             files = new_files(con, settings, f"sales/{channel}", contract.file_glob)
+            files = _reject_layout(con, settings, batch_id, channel, contract, files, summary)
             work += [(channel, contract, chunk) for chunk in chunks(files, parquet=contract.format == "parquet")]
     total = sum(len(files) for *_, files in work)
     done = 0
     before = _net_eur(con, batch_id)
     for channel, contract, files in work:
-        with transaction(con):  # a chunk is all or nothing
-            _load_chunk(con, settings, batch_id, channel, contract, files, summary)
+        _load_guarded(con, settings, batch_id, channel, contract, files, summary)
         done += len(files)
         if progress:
             progress(f"sales: {channel}", done, total)
     summary.eur_loaded = _net_eur(con, batch_id) - before
     return summary
+
+
+def _layout_problem(path: Path, settings: Settings, channel: str) -> tuple[str, str] | None:
+    """(reason, why) when a sales file is not ``sales/<channel>/<YYYY-MM-DD>/<file>``."""
+    parts = path.relative_to(settings.landing_dir.resolve() / "sales" / channel).parts
+    if len(parts) != 2:
+        return "bad_layout", f"a sales file must be sales/{channel}/<YYYY-MM-DD>/<file>; rule: layout"
+    problem = date_name_problem(parts[0])
+    if problem:
+        return "bad_file_name", f"{problem}; the folder of a sales file is its date; rule: file_name"
+    return None
+
+
+def _reject_layout(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    batch_id: str,
+    channel: str,
+    contract: Contract,
+    files: list[tuple[Path, str]],
+    summary: FeedSummary,
+) -> list[tuple[Path, str]]:
+    """Reject (in one transaction) the channel's files outside the layout and its links out of the root.
+
+    Returns the files to load.
+    """
+    root = settings.landing_dir
+    batch = Batch(pl.DataFrame(), {})
+    keep = []
+    for path, sha in files:
+        problem = _layout_problem(path, settings, channel)
+        if problem is None:
+            keep.append((path, sha))
+            continue
+        reason, why = problem
+        reject(batch, path, sha, root, "sales", channel, contract, f"{relative(root, path)}: {why}", None, reason)
+    reject_outside(batch, outside_root(con, root, f"sales/{channel}"), root, "sales", lambda _: channel)
+    if batch.rejected:
+        with transaction(con):
+            finish(con, batch, "sales", batch_id, summary, pl.DataFrame(), pl.DataFrame(), pl.DataFrame())
+    return keep
 
 
 def chunks(files: list[tuple[Path, str]], parquet: bool = False) -> list[list[tuple[Path, str]]]:
@@ -87,12 +149,62 @@ def chunks(files: list[tuple[Path, str]], parquet: bool = False) -> list[list[tu
 
 def _rows(path: Path, parquet: bool) -> int:
     """Rows of a landed file: exact for Parquet (its footer), estimated from the size for text."""
-    if parquet:
-        try:
+    try:
+        if parquet:
             return pq.ParquetFile(path).metadata.num_rows
-        except (OSError, pa.ArrowException):  # unreadable: the reader rejects it with a clear message
-            return 0
-    return path.stat().st_size // TEXT_BYTES_PER_ROW + 1
+        return path.stat().st_size // TEXT_BYTES_PER_ROW + 1
+    except (OSError, pa.ArrowException):  # unreadable: the reader rejects it with a clear message
+        return 0
+
+
+def _load_guarded(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    batch_id: str,
+    channel: str,
+    contract: Contract,
+    files: list[tuple[Path, str]],
+    summary: FeedSummary,
+) -> None:
+    """Load a chunk (one transaction); if a file's values make the load fail, retry file by file.
+
+    A file that fails alone is rejected (``load_error``, the error's first line) and the others load.
+    """
+    failure = _attempt(con, settings, batch_id, channel, contract, files, summary)
+    if failure is None:
+        return
+    if len(files) > 1:
+        for item in files:
+            error = _attempt(con, settings, batch_id, channel, contract, [item], summary)
+            if error is not None:
+                _reject_unloadable(con, settings, batch_id, channel, contract, item, error, summary)
+    else:
+        _reject_unloadable(con, settings, batch_id, channel, contract, files[0], failure, summary)
+
+
+def _attempt(con, settings, batch_id, channel, contract, files, summary) -> BaseException | None:
+    """Load ``files`` in one transaction; the data error that rolled it back, or None (counts added)."""
+    part = FeedSummary(feed="sales")
+    try:
+        with transaction(con):  # a chunk is all or nothing
+            _load_chunk(con, settings, batch_id, channel, contract, files, part)
+    except LOAD_ERRORS as exc:
+        con.unregister("batch_events")  # after the rollback (the failed load left it registered)
+        return exc
+    for counter in ("files", "files_rejected", "rows_read", "rows_loaded", "rows_quarantined", "rows_duplicate"):
+        setattr(summary, counter, getattr(summary, counter) + getattr(part, counter))
+    summary.notes += part.notes
+    return None
+
+
+def _reject_unloadable(con, settings, batch_id, channel, contract, item, error, summary) -> None:
+    """Record a file the warehouse refused: rejected, all its rows read and quarantined."""
+    path, sha = item
+    with transaction(con):
+        batch = read_batch([(path, sha, channel, contract)], settings.landing_dir, "sales")
+        if sha in batch.files:
+            drop_file(batch, sha, load_error_message(batch.files[sha].path, error), "load_error")
+        finish(con, batch, "sales", batch_id, summary, pl.DataFrame(), pl.DataFrame(), pl.DataFrame())
 
 
 def _net_eur(con: duckdb.DuckDBPyConnection, batch_id: str):

@@ -11,7 +11,7 @@ import duckdb
 import polars as pl
 
 from pipelines.contracts import load_contracts
-from pipelines.ingest.batch import finish, read_batch
+from pipelines.ingest.batch import finish, outside_root, read_batch, reject_outside
 from pipelines.ingest.discovery import new_files
 from pipelines.ledger import FeedSummary, insert_frame
 from pipelines.settings import Settings
@@ -26,9 +26,11 @@ def load_suppliers(con: duckdb.DuckDBPyConnection, settings: Settings, batch_id:
     files = []
     for contract in load_contracts(settings.contracts_dir, "suppliers"):
         files += [(p, sha, None, contract) for p, sha in new_files(con, settings, "suppliers", contract.file_glob)]
-    if not files:
+    outside = outside_root(con, settings.landing_dir, "suppliers")  # links out of the root: rejected, never read
+    if not files and not outside:
         return summary
     batch = read_batch(files, settings.landing_dir, "suppliers")
+    reject_outside(batch, outside, settings.landing_dir, "suppliers", lambda _: None)
     frame = batch.frame
     if frame.height == 0:
         finish(con, batch, "suppliers", batch_id, summary, frame, frame, frame)
