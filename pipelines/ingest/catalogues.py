@@ -1,12 +1,17 @@
 """Supplier catalogues (``catalogues/<supplier_id>/<YYYY-MM-DD>.<ext>``) into raw and the SCD2 dimension.
 
 Each file is a full catalogue as of its date, read through the contract that lists its
-supplier. Row rules (reason codes): ``missing_field``, ``bad_number`` (price or weight not a
-plain number or too many decimals), ``gtin_check_digit``, ``hs_code_unknown`` (not a 6-digit
-HS 2022 subheading), ``unknown_country``, ``unknown_currency``, ``price_not_positive``,
-``price_absurd`` (over 1,000,000 per unit), ``duplicate_sku`` (one SKU with different values in
-one snapshot; exact repeats count as duplicates). A file whose name is not a date, whose
-supplier has no contract, or whose structure breaks the contract is rejected whole.
+supplier (numbers in its convention, ceilings in its ``limits``). Row rules (reason codes):
+``missing_field``, ``text_too_long`` and ``control_characters`` (SKU, GTIN, title, brand,
+category, HS code, origin, currency), ``bad_number`` (price or weight not a number in the
+contract's convention, too many decimals, or beyond the column type), ``gtin_check_digit``,
+``hs_code_unknown`` (not a 6-digit HS 2022 subheading), ``unknown_country``,
+``unknown_currency``, ``price_not_positive``, ``price_absurd`` (over ``limits.max_unit_price``),
+``duplicate_sku`` (one SKU with different values in one snapshot; exact repeats count as
+duplicates). A file whose name is not a date, whose supplier has no contract, or whose structure
+breaks the contract is rejected whole. A new latest snapshot that would delist more than
+``limits.max_delist_share`` of its supplier's products is held for review
+(``implausible_delisting``) until ``xborder quality --accept <path>`` releases it.
 """
 
 from __future__ import annotations
@@ -118,8 +123,14 @@ def hold_delistings(
     files = checked.select("source", "sha256", "source_file", "snapshot_date").unique()
     if files.height == 0:
         return {}
-    listed = checked.filter(pl.col("reason").is_null()).select("sha256", "supplier_sku").unique()
+    empty = pl.Series("supplier_sku", [], pl.String)
+    valid = checked.filter(pl.col("reason").is_null()).select("sha256", "supplier_sku").unique()
+    listed = {sha: f["supplier_sku"] for (sha,), f in valid.partition_by("sha256", as_dict=True).items()}
     latest = _latest_snapshots(con, files["source"].unique().to_list())
+    previous = {
+        supplier: (f["snapshot_date"][0], f["supplier_sku"])
+        for (supplier,), f in latest.partition_by("supplier_id", as_dict=True).items()
+    }
     accepted = {
         sha
         for (sha,) in con.execute(
@@ -127,22 +138,20 @@ def hold_delistings(
         ).fetchall()
     }
     held: dict[str, str] = {}
-    for (source,), group in files.sort("snapshot_date", "source_file").partition_by("source", as_dict=True).items():
+    ordered = files.drop_nulls("snapshot_date").sort("snapshot_date", "source_file")
+    for source, sha, path, snap in ordered.iter_rows():  # one step per file, in date order
+        day, skus = previous.get(source, (None, empty))
+        if day is not None and snap < day:
+            continue  # a late snapshot: not the supplier's latest, it delists nothing current
+        now = listed.get(sha, empty)
         limits = contracts[source].limits
-        before = latest.filter(pl.col("supplier_id") == source)
-        day = before["snapshot_date"].max() if before.height else None
-        skus = before["supplier_sku"]
-        for sha, path, snap in group.select("sha256", "source_file", "snapshot_date").iter_rows():  # per file
-            if day is not None and snap < day:
-                continue  # a late snapshot: not the supplier's latest, it delists nothing current
-            now = listed.filter(pl.col("sha256") == sha)["supplier_sku"]
-            missing = skus.filter(~skus.is_in(now.implode())).len()
-            checked_here = sha not in accepted and skus.len() >= max(limits.delist_min_products, 1)
-            if checked_here and Decimal(missing) > limits.max_delist_share * skus.len():
-                _hold(batch, sha, _delist_message(path, source, day, missing, skus.len(), contracts[source]))
-                held[sha] = path
-                continue
-            day, skus = snap, now
+        missing = skus.filter(~skus.is_in(now.implode())).len()
+        judged = sha not in accepted and skus.len() >= max(limits.delist_min_products, 1)
+        if judged and Decimal(missing) > limits.max_delist_share * skus.len():
+            _hold(batch, sha, _delist_message(path, source, day, missing, skus.len(), contracts[source]))
+            held[sha] = path
+        else:
+            previous[source] = (snap, now)
     return held
 
 
