@@ -37,6 +37,7 @@ SALES_LOAD_TIME_REASONS = (
     "already_returned",
     "return_exceeds_quantity",
 )
+EXAMPLE_CHARS = 200  # an example value longer than this (text_too_long) is shown cut, with its length
 
 
 @dataclass(frozen=True)
@@ -196,8 +197,14 @@ def _examples(contract: Contract, rows: pl.DataFrame) -> list[Example]:
             value = json.loads(row["raw_row"]).get(src) if row["raw_row"] else None
         else:
             value = contract.defaults.get(row["column_name"] or "")
-        out.append(Example(row["line_number"], row["column_name"], src, None if value is None else str(value)))
+        out.append(Example(row["line_number"], row["column_name"], src, None if value is None else _shown(str(value))))
     return out
+
+
+def _shown(value: str) -> str:
+    if len(value) <= EXAMPLE_CHARS:
+        return value
+    return f"{value[:EXAMPLE_CHARS]}... ({len(value):,} characters)"
 
 
 def _rows_checked(frame: pl.DataFrame, contract: Contract, source: str, codes: ReferenceCodes) -> pl.DataFrame:
@@ -237,6 +244,11 @@ def _notes(path: Path, contract: Contract, result: CheckResult) -> list[str]:
             )
         if contract.suppliers:
             notes.append(f"suppliers on this contract: {', '.join(contract.suppliers)}")
+        notes.append(
+            "at load a snapshot that lacks more than "
+            f"{contract.limits.max_delist_share:.0%} of the products of its supplier's previous snapshot is held "
+            f"for review (implausible_delisting; limits.max_delist_share), which needs the warehouse"
+        )
     elif contract.feed == "sales":
         if not path.match(contract.file_glob):
             notes.append(

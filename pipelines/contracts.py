@@ -1,13 +1,15 @@
 """Contracts: one YAML file per supplier layout, channel or master file (``contracts/``).
 
-A contract says how to read a landed file (format, delimiter, decimal mark, encoding, sheet,
-JSON shape) and how its columns map to the canonical fields. Onboarding a new layout is a new
-contract file, no code. Contracts are loaded with ``yaml.safe_load`` and checked on load.
+A contract says how to read a landed file (format, delimiter, decimal mark and thousands
+separator, encoding, sheet, JSON shape), how its columns map to the canonical fields, and the
+plausibility ceilings its rows are held to (``limits``, with defaults). Onboarding a new layout
+is a new contract file, no code. Contracts are loaded with ``yaml.safe_load`` and checked on load.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ ENCODINGS = {"utf-8", "utf-8-sig", "cp1252", "latin-1"}
 FEEDS = {"catalogues", "sales", "suppliers"}
 EVENT_TYPE_MODES = {"column", "negative_quantity", "id_prefix"}
 WEIGHT_UNITS = {"g": "0.001", "kg": "1", "lb": "0.45359237"}
+THOUSANDS = {",", ".", " ", "'"}
 
 CANONICAL_FIELDS: dict[str, tuple[str, ...]] = {
     "catalogues": (
@@ -58,12 +61,57 @@ REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
+# Text fields held to a maximum length and free of control characters (canonical names), and
+# their default maximum lengths in characters (TEXT_LENGTH_DEFAULT for the others).
+TEXT_FIELDS: dict[str, tuple[str, ...]] = {
+    "catalogues": ("supplier_sku", "gtin", "title", "brand", "category", "hs_code", "country_of_origin", "currency"),
+    "sales": (
+        "event_id",
+        "order_id",
+        "line_id",
+        "supplier_id",
+        "supplier_sku",
+        "currency",
+        "ship_to_country",
+        "ship_to_region",
+    ),
+    "suppliers": (),
+}
+TEXT_LENGTH_DEFAULT = 100
+TEXT_LENGTHS = {"title": 500, "brand": 200, "category": 200, "ship_to_region": 200}
+# Upper bounds of the ceilings themselves: what the warehouse types hold. quantity x unit weight
+# (DECIMAL(12,4), < 10^8 kg) must fit DECIMAL(18,4), as must a line's value.
+QUANTITY_BOUND = 1_000_000
+MONEY_BOUND = Decimal("1e14")
+LIMIT_FIELDS: dict[str, set[str]] = {
+    "catalogues": {"max_unit_price", "max_text_length", "max_delist_share", "delist_min_products"},
+    "sales": {"max_quantity", "max_unit_price", "max_line_value", "max_text_length"},
+    "suppliers": set(),
+}
+
+
 class ContractError(UserFacingError, ValueError):
     """A contract file, or a landed file checked against it, is invalid (``line``: where)."""
 
     def __init__(self, message: str, line: int | None = None) -> None:
         super().__init__(message)
         self.line = line
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Plausibility ceilings of a contract's rows (contract section ``limits``; README, Contracts)."""
+
+    max_quantity: int = 10_000
+    max_unit_price: Decimal = Decimal("1000000")
+    max_line_value: Decimal = Decimal("10000000")
+    max_text_length: dict[str, int] = field(default_factory=dict)  # field -> characters (overrides)
+    max_delist_share: Decimal = Decimal("0.5")
+    delist_min_products: int = 20
+
+    def text_length(self, name: str) -> int:
+        """Maximum characters of text field ``name``."""
+        return self.max_text_length.get(name, TEXT_LENGTHS.get(name, TEXT_LENGTH_DEFAULT))
 
 
 @dataclass(frozen=True)
@@ -82,6 +130,7 @@ class Contract:
     channel: str | None = None
     delimiter: str = ","
     decimal: str = "."
+    thousands: str | None = None
     encoding: str = "utf-8"
     quote: str = '"'
     final_newline: bool = False  # csv.final_newline: required -> a last line without one is a truncated file
@@ -92,6 +141,7 @@ class Contract:
     timestamp_format: str | None = None
     timezone: str = "UTC"
     event_types: dict[str, Any] = field(default_factory=dict)
+    limits: Limits = field(default_factory=Limits)
 
     @property
     def source_columns(self) -> list[str]:
@@ -107,6 +157,55 @@ class Contract:
 def _require(cond: bool, path: Path, message: str) -> None:
     if not cond:
         raise ContractError(f"contract {path}: {message}")
+
+
+def _number(value: object, path: Path, name: str, low: Decimal, high: Decimal) -> Decimal:
+    """A ceiling from YAML (int, float or text) as an exact Decimal in (low, high]."""
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        number = Decimal("NaN")
+    _require(number.is_finite() and low < number <= high, path, f"limits.{name} must be a number > {low} and <= {high}")
+    return number
+
+
+def _integer(value: object, path: Path, name: str, low: int, high: int) -> int:
+    _require(
+        isinstance(value, int) and not isinstance(value, bool) and low <= value <= high,
+        path,
+        f"limits.{name} must be a whole number from {low} to {high:,}",
+    )
+    return int(value)  # type: ignore[arg-type]
+
+
+def _limits(doc: dict, feed: str, path: Path) -> Limits:
+    """The contract's ``limits`` section over the defaults; unknown or out-of-range values are errors."""
+    raw = doc.get("limits") or {}
+    _require(isinstance(raw, dict), path, "limits must be a mapping")
+    known = sorted(LIMIT_FIELDS[feed])
+    unknown = set(raw) - LIMIT_FIELDS[feed]
+    _require(not unknown, path, f"unknown limits {sorted(unknown)} for feed {feed}; known: {known}")
+    out: dict[str, Any] = {}
+    if "max_quantity" in raw:
+        out["max_quantity"] = _integer(raw["max_quantity"], path, "max_quantity", 1, QUANTITY_BOUND)
+    for name in ("max_unit_price", "max_line_value"):
+        if name in raw:
+            out[name] = _number(raw[name], path, name, Decimal(0), MONEY_BOUND - 1)
+    if "max_delist_share" in raw:
+        out["max_delist_share"] = _number(raw["max_delist_share"], path, "max_delist_share", Decimal(0), Decimal(1))
+    if "delist_min_products" in raw:
+        out["delist_min_products"] = _integer(raw["delist_min_products"], path, "delist_min_products", 0, 10**9)
+    if "max_text_length" in raw:
+        lengths = raw["max_text_length"]
+        fields = TEXT_FIELDS[feed]
+        if not isinstance(lengths, dict):  # one number for every text field
+            lengths = dict.fromkeys(fields, lengths)
+        unknown = set(lengths) - set(fields)
+        _require(not unknown, path, f"limits.max_text_length: unknown text fields {sorted(unknown)}; known: {fields}")
+        out["max_text_length"] = {
+            str(k): _integer(v, path, f"max_text_length.{k}", 1, 10**7) for k, v in lengths.items()
+        }
+    return Limits(**out)
 
 
 def load_contract(path: Path) -> Contract:
@@ -136,6 +235,11 @@ def load_contract(path: Path) -> Contract:
     _require(decimal in {".", ","}, path, "csv.decimal must be '.' or ','")
     final_newline = str(csv.get("final_newline", "optional"))
     _require(final_newline in {"required", "optional"}, path, "csv.final_newline must be required or optional")
+    thousands = csv.get("thousands")
+    if thousands is not None:
+        thousands = str(thousands)
+        _require(thousands in THOUSANDS, path, f"csv.thousands must be one of {sorted(THOUSANDS)} (or absent)")
+        _require(thousands != decimal, path, "csv.thousands must differ from csv.decimal")
     units = doc.get("units") or {}
     weight_unit = str(units.get("weight", "kg"))
     _require(weight_unit in WEIGHT_UNITS, path, f"units.weight must be one of {sorted(WEIGHT_UNITS)}")
@@ -171,6 +275,7 @@ def load_contract(path: Path) -> Contract:
         channel=doc.get("channel"),
         delimiter=str(csv.get("delimiter", ",")),
         decimal=decimal,
+        thousands=thousands,
         encoding=encoding,
         quote=str(csv.get("quote", '"')),
         final_newline=final_newline == "required",
@@ -181,6 +286,7 @@ def load_contract(path: Path) -> Contract:
         timestamp_format=ts.get("format"),
         timezone=str(ts.get("timezone", "UTC")),
         event_types=event_types,
+        limits=_limits(doc, feed, path),
     )
 
 

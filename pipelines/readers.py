@@ -336,16 +336,29 @@ def _mapped(frame: pl.DataFrame, contract: Contract, name: str) -> pl.DataFrame:
     return frame.select(pl.col(LINE).cast(pl.Int64), *mapped, *defaults, raw)
 
 
-def parse_decimal(expr: pl.Expr, decimal_mark: str, scale: int = 4) -> pl.Expr:
-    """Text -> exact Decimal(18, scale), or null when not a plain number.
+# How each declared thousands separator may be written (a space also as a no-break space).
+THOUSANDS_MARKS = {",": ",", ".": r"\.", "'": "['\u2019]", " ": "[ \u00a0\u202f]"}
+PRECISION = 18  # the warehouse's DECIMAL(18, scale)
 
-    Spaces and thousands separators are dropped. A value with more than ``scale`` decimals is
-    null (never silently rounded), as is scientific notation.
+
+def parse_decimal(expr: pl.Expr, decimal_mark: str, scale: int = 4, thousands: str | None = None) -> pl.Expr:
+    """Text -> exact Decimal(18, scale) in the contract's convention, or null when the text is not one.
+
+    Strict: an optional leading ``+``/``-``, ASCII digits, then ``decimal_mark`` and 1 to ``scale``
+    digits (never rounded). ``thousands`` (``,`` ``.`` ``'`` or a space, when the contract declares
+    one) may group the integer digits, and then only in valid groups of three (``1.234,50``; not
+    ``1.23,50``). Anything else is null: the other decimal mark (``12,50`` under ``.``), an
+    undeclared separator, inner spaces, exponents, currency signs, more integer digits than the
+    type holds. Surrounding whitespace (also no-break spaces) is ignored.
     """
-    text = expr.str.strip_chars().str.replace_all(r"[\s\u00a0']", "")
-    if decimal_mark == ",":
-        text = text.str.replace_all(r"\.", "").str.replace(",", ".", literal=True)
-    else:
-        text = text.str.replace_all(",", "", literal=True)
-    plain = text.str.contains(rf"^[-+]?\d+(\.\d{{0,{scale}}})?$")
-    return pl.when(plain).then(text).cast(pl.Decimal(18, scale), strict=False)
+    point = r"\." if decimal_mark == "." else ","
+    fraction = rf"(?:{point}[0-9]{{1,{scale}}})?" if scale else ""
+    whole = "[0-9]+"
+    if thousands:
+        whole = rf"(?:[0-9]+|[0-9]{{1,3}}(?:{THOUSANDS_MARKS[thousands]}[0-9]{{3}})+)"
+    text = expr.str.strip_chars()
+    valid = text.str.contains(rf"^[+-]?{whole}{fraction}$")
+    plain = text.str.replace_all(THOUSANDS_MARKS[thousands], "") if thousands else text
+    plain = plain.str.replace(point, ".") if decimal_mark != "." else plain
+    fits = plain.str.contains(rf"^[+-]?0*[0-9]{{1,{PRECISION - scale}}}(?:\.|$)")
+    return pl.when(valid & fits).then(plain).cast(pl.Decimal(PRECISION, scale), strict=False)

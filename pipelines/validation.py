@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import polars as pl
 
+from pipelines.contracts import Limits
+
+# Control characters no real text field carries: C0 (U+0000-U+001F, tab and line breaks
+# included), DEL and C1 (U+0080-U+009F: in a latin-1 file, the sign of cp1252 bytes).
+CONTROL_CHARACTERS = r"[\x00-\x1f\x7f-\x9f]"
+
 # VAT identifier shapes per country (EU VIES formats; GB after HMRC).
 VAT_PATTERNS = {
     "GB": r"^GB(\d{9}|\d{12}|GD\d{3}|HA\d{3})$",
@@ -39,6 +45,30 @@ def vat_valid(vat: str, country: str) -> pl.Expr:
     for code, pattern in VAT_PATTERNS.items():
         expr = pl.when(pl.col(country) == code).then(pl.col(vat).str.contains(pattern)).otherwise(expr)
     return pl.when(pl.col(vat).is_null()).then(False).otherwise(expr.fill_null(pl.col(vat).str.len_chars() > 2))
+
+
+def text_rules(fields: list[str] | tuple[str, ...], limit: str = "limit_{}") -> list[tuple[str, str, pl.Expr]]:
+    """``text_too_long`` and ``control_characters`` rules for text ``fields`` (null passes).
+
+    The maximum length of field ``f`` is the per-row column ``limit.format(f)`` (a row's contract).
+    """
+    rules = []
+    for name in fields:
+        col = pl.col(name)
+        rules.append(("text_too_long", name, col.is_null() | (col.str.len_chars() <= pl.col(limit.format(name)))))
+        rules.append(("control_characters", name, col.is_null() | ~col.str.contains(CONTROL_CHARACTERS)))
+    return rules
+
+
+def limit_columns(limits: Limits, fields: list[str] | tuple[str, ...]) -> dict[str, pl.Expr]:
+    """Per-row limit columns (``limit_<field>``, ``limit_unit_price``...) of one contract's rows."""
+    money = pl.Decimal(18, 4)
+    return {
+        **{f"limit_{name}": pl.lit(limits.text_length(name), dtype=pl.Int64) for name in fields},
+        "limit_quantity": pl.lit(limits.max_quantity, dtype=pl.Int64),
+        "limit_unit_price": pl.lit(limits.max_unit_price, dtype=money),
+        "limit_line_value": pl.lit(limits.max_line_value, dtype=money),
+    }
 
 
 def first_failure(rules: list[tuple[str, str, pl.Expr]]) -> tuple[pl.Expr, pl.Expr]:

@@ -43,7 +43,9 @@ def write_contract(tmp_path: Path, **overrides: object) -> Path:
 
 
 def test_cp1252_semicolon_decimal_comma(tmp_path: Path) -> None:
-    contract = load_contract(write_contract(tmp_path))
+    contract = load_contract(
+        write_contract(tmp_path, csv={"delimiter": ";", "decimal": ",", "thousands": ".", "encoding": "cp1252"})
+    )
     data = tmp_path / "2020-01-01.csv"
     data.write_bytes(
         "Artikel;Bezeichnung;Zolltarif;Ursprung;Preis\n"
@@ -54,7 +56,7 @@ def test_cp1252_semicolon_decimal_comma(tmp_path: Path) -> None:
     assert frame["title"].to_list() == ["Käse Gruyère", "Crème brûlée"]
     assert frame["line_number"].to_list() == [2, 3]
     assert frame["currency"].to_list() == ["EUR", "EUR"]
-    prices = frame.select(parse_decimal(pl.col("unit_price"), contract.decimal)).to_series()
+    prices = frame.select(parse_decimal(pl.col("unit_price"), contract.decimal, 4, contract.thousands)).to_series()
     assert prices.to_list() == [Decimal("1234.5000"), Decimal("7.2500")]
     assert '"Bezeichnung":"Käse Gruyère"' in frame["raw_row"][0]
 
@@ -91,7 +93,7 @@ def test_contract_errors_name_the_field(tmp_path: Path) -> None:
 
 def test_parse_decimal_is_strict() -> None:
     frame = pl.DataFrame({"v": ["1.234,56", "12,5", "abc", None, "0,12345", "1e3"]})
-    parsed = frame.select(parse_decimal(pl.col("v"), ",")).to_series().to_list()
+    parsed = frame.select(parse_decimal(pl.col("v"), ",", thousands=".")).to_series().to_list()
     assert parsed == [Decimal("1234.56"), Decimal("12.5"), None, None, None, None]
 
 

@@ -22,10 +22,13 @@ def command(
     accept: str = typer.Option(
         None,
         "--accept",
-        metavar="RUN_ID",
-        help="Let the batches of a failed feed gate through after review (the run id is in the gate's message).",
+        metavar="RUN_ID|PATH",
+        help="After review, let through the batches of a failed feed gate (its run id, in the gate's message) "
+        "or a held landed file (its path, in the hold's message): the next run loads it.",
     ),
-    note: str = typer.Option("", "--note", help="Why the failed gate was accepted (kept in audit.dq_gate_runs)."),
+    note: str = typer.Option(
+        "", "--note", help="Why it was accepted (kept in audit.dq_gate_runs or audit.file_acceptance)."
+    ),
 ) -> None:
     """Validate the warehouse with the project's Great Expectations suites, then build the Data Docs.
 
@@ -44,6 +47,8 @@ def command(
       xborder quality --stage core --stage marts
 
       xborder quality --accept 20210614T101500-ab12cd --note "supplier confirmed the price list"
+
+      xborder quality --accept catalogues/GB003/2021-03-01.csv --note "supplier delisted its winter range"
 
       xborder sql "SELECT suite, rule, observed_value FROM audit.dq_latest WHERE NOT success"
     """
@@ -106,13 +111,38 @@ def _run_gates(console: Console, settings: Settings, stages: list[str]) -> bool:
     return failed
 
 
-def _accept(console: Console, settings: Settings, run_id: str, note: str) -> None:
-    from pipelines.quality.gates import accept
+def _accept(console: Console, settings: Settings, target: str, note: str) -> None:
+    """A gate run id, or (a value with a '/') a held file's path relative to the landing root or not."""
+    from rich.markup import escape
+
+    from pipelines.quality.gates import accept, accept_file
     from pipelines.warehouse import session, transaction
 
     if not note:
-        raise typer.BadParameter("say why with --note (it is kept beside the accepted run)")
+        raise typer.BadParameter("say why with --note (it is kept beside what was accepted)")
+    if "/" in target:
+        path = _landed_path(settings, target)
+        with session(settings=settings) as con, transaction(con):
+            sha, message = accept_file(con, path, note)
+        console.print(f"[green]✓[/] accepted held file {escape(path)} (sha256 {sha[:12]}...); the next run loads it")
+        console.print(f"  it was held because: {escape(message)}", highlight=False)
+        return
     with session(settings=settings) as con, transaction(con):
-        accepted = accept(con, run_id, note)
+        accepted = accept(con, target, note)
     for stage, batches in accepted:
-        console.print(f"[green]✓[/] accepted failed gate {run_id} ({stage}): {batches} batch(es) may now be published")
+        console.print(f"[green]✓[/] accepted failed gate {target} ({stage}): {batches} batch(es) may now be published")
+
+
+def _landed_path(settings: Settings, target: str) -> str:
+    """The ledger's name of a landed file: as given, or made relative to the landing root when it is a real path."""
+    from pathlib import Path
+
+    from pipelines.landing import LandingPathError, relative
+
+    path = Path(target)
+    if path.is_absolute() or path.exists():
+        try:
+            return relative(settings.landing_dir, path.resolve())
+        except LandingPathError:
+            pass
+    return path.as_posix()

@@ -1,18 +1,23 @@
 """Supplier catalogues (``catalogues/<supplier_id>/<YYYY-MM-DD>.<ext>``) into raw and the SCD2 dimension.
 
 Each file is a full catalogue as of its date, read through the contract that lists its
-supplier. Row rules (reason codes): ``missing_field``, ``bad_number`` (price or weight not a
-plain number or too many decimals), ``gtin_check_digit``, ``hs_code_unknown`` (not a 6-digit
-HS 2022 subheading), ``unknown_country``, ``unknown_currency``, ``price_not_positive``,
-``price_absurd`` (over 1,000,000 per unit), ``duplicate_sku`` (one SKU with different values in
-one snapshot; exact repeats count as duplicates).
+supplier (numbers in its convention, ceilings in its ``limits``). Row rules (reason codes):
+``missing_field``, ``text_too_long`` and ``control_characters`` (SKU, GTIN, title, brand,
+category, HS code, origin, currency), ``bad_number`` (price or weight not a number in the
+contract's convention, too many decimals, or beyond the column type), ``gtin_check_digit``,
+``hs_code_unknown`` (not a 6-digit HS 2022 subheading), ``unknown_country``,
+``unknown_currency``, ``price_not_positive``, ``price_absurd`` (over ``limits.max_unit_price``),
+``duplicate_sku`` (one SKU with different values in one snapshot; exact repeats count as
+duplicates).
 
 A file is rejected whole, and the other files load, when it lies outside the layout
 (``bad_layout``), its name is not a real, plausible date in ASCII digits (``bad_file_name``), its
 supplier has no contract (``no_contract``), it is a link out of the landing root
 (``outside_landing_root``), it holds no rows (``empty_file``), it cannot be read whole (the
 reader's codes: ``contract_violation``, ``truncated_file``, ``unreadable_file``, ...) or its
-values break the typing step (``load_error``).
+values break the typing step (``load_error``). A new latest snapshot that would delist more than
+``limits.max_delist_share`` of its supplier's products is held for review
+(``implausible_delisting``) until ``xborder quality --accept <path>`` releases it.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines.contracts import load_contracts, supplier_contracts
+from pipelines.contracts import TEXT_FIELDS, load_contracts, supplier_contracts
 from pipelines.ingest.batch import (
     Batch,
     drop_empty,
@@ -41,9 +46,10 @@ from pipelines.ledger import FeedSummary, insert_frame, record_amounts
 from pipelines.readers import parse_decimal
 from pipelines.runner import ProgressHook
 from pipelines.settings import Settings
-from pipelines.validation import first_failure, gtin_valid
+from pipelines.validation import first_failure, gtin_valid, limit_columns, text_rules
 
-MAX_PRICE = Decimal("1000000")
+WEIGHT = pl.Decimal(12, 4)  # raw.catalogue_items.unit_weight_kg
+HELD_REASON = "implausible_delisting"
 TRACKED = [
     "supplier_sku",
     "gtin",
@@ -100,6 +106,12 @@ def load_catalogues(
     if batch.frame.height == 0:
         finish(con, batch, "catalogues", batch_id, summary, pl.DataFrame(), pl.DataFrame(), pl.DataFrame())
         return summary
+    held = hold_delistings(con, batch, checked, contracts)
+    if held:
+        summary.notes.append(f"{len(held)} snapshot(s) held for review ({HELD_REASON}): {', '.join(held.values())}")
+        on_hold = pl.col("sha256").is_in(list(held))
+        record_amounts(con, _amounts(checked.filter(on_hold).with_columns(reason=pl.lit(HELD_REASON))))
+        checked = checked.filter(~on_hold)
     bad = checked.filter(pl.col("reason").is_not_null())
     dup = checked.filter(pl.col("reason").is_null() & pl.col("duplicate"))
     good = checked.filter(pl.col("reason").is_null() & ~pl.col("duplicate"))
@@ -121,6 +133,101 @@ def load_catalogues(
     rebuild_products(con, settings, affected)
     summary.notes.append(f"product history rebuilt for {len(affected)} supplier(s)")
     return summary
+
+
+def hold_delistings(
+    con: duckdb.DuckDBPyConnection, batch: Batch, checked: pl.DataFrame, contracts: dict
+) -> dict[str, str]:
+    """Hold the new snapshots that would delist an implausible share of their supplier's products.
+
+    A new file that is its supplier's latest snapshot (dated on or after the latest loaded one) and
+    lacks more than ``limits.max_delist_share`` of the SKUs of the previous latest snapshot (when
+    that had at least ``limits.delist_min_products``) is held: ledger status ``held`` (its rows
+    counted as quarantined) and one quarantine row ``implausible_delisting``. Files accepted
+    after review (``audit.file_acceptance``) are not checked again. Returns sha256 -> held path.
+    """
+    files = checked.select("source", "sha256", "source_file", "snapshot_date").unique()
+    if files.height == 0:
+        return {}
+    empty = pl.Series("supplier_sku", [], pl.String)
+    valid = checked.filter(pl.col("reason").is_null()).select("sha256", "supplier_sku").unique()
+    listed = {sha: f["supplier_sku"] for (sha,), f in valid.partition_by("sha256", as_dict=True).items()}
+    latest = _latest_snapshots(con, files["source"].unique().to_list())
+    previous = {
+        supplier: (f["snapshot_date"][0], f["supplier_sku"])
+        for (supplier,), f in latest.partition_by("supplier_id", as_dict=True).items()
+    }
+    accepted = {
+        sha
+        for (sha,) in con.execute(
+            "SELECT sha256 FROM audit.file_acceptance WHERE list_contains(?, sha256)", [files["sha256"].to_list()]
+        ).fetchall()
+    }
+    held: dict[str, str] = {}
+    ordered = files.drop_nulls("snapshot_date").sort("snapshot_date", "source_file")
+    for source, sha, path, snap in ordered.iter_rows():  # one step per file, in date order
+        day, skus = previous.get(source, (None, empty))
+        if day is not None and snap < day:
+            continue  # a late snapshot: not the supplier's latest, it delists nothing current
+        now = listed.get(sha, empty)
+        limits = contracts[source].limits
+        missing = skus.filter(~skus.is_in(now.implode())).len()
+        judged = sha not in accepted and skus.len() >= max(limits.delist_min_products, 1)
+        if judged and Decimal(missing) > limits.max_delist_share * skus.len():
+            _hold(batch, sha, _delist_message(path, source, day, missing, skus.len(), contracts[source]))
+            held[sha] = path
+        else:
+            previous[source] = (snap, now)
+    return held
+
+
+def _latest_snapshots(con: duckdb.DuckDBPyConnection, suppliers: list[str]) -> pl.DataFrame:
+    """supplier_id, snapshot_date, supplier_sku of each supplier's latest loaded snapshot (the file the
+    product history uses for that date: the latest delivered, as in ``dim_product_rebuild.sql``)."""
+    return con.sql(
+        """WITH files AS (
+               SELECT DISTINCT supplier_id, snapshot_date, source_file, batch_id FROM raw.catalogue_items
+               WHERE list_contains(?, supplier_id)),
+           latest AS (
+               SELECT supplier_id, snapshot_date, source_file FROM files
+               QUALIFY row_number() OVER (
+                   PARTITION BY supplier_id ORDER BY snapshot_date DESC, batch_id || source_file DESC) = 1)
+           SELECT DISTINCT r.supplier_id, r.snapshot_date, r.supplier_sku
+           FROM raw.catalogue_items r JOIN latest USING (supplier_id, snapshot_date, source_file)""",
+        params=[suppliers],
+    ).pl()
+
+
+def _delist_message(path: str, source: str, day, missing: int, total: int, contract) -> str:
+    share = Decimal(missing) / total
+    return (
+        f"{path}: would delist {missing} of the {total} products of supplier {source}'s latest snapshot "
+        f"({day}): {share:.1%} > limits.max_delist_share {contract.limits.max_delist_share:.0%} (contract "
+        f"{contract.name}); held for review: a truncated or partial file? Land the complete snapshot, or if it "
+        f"is right: xborder quality --accept {path} --note '...'"
+    )
+
+
+def _hold(batch: Batch, sha: str, message: str) -> None:
+    """Turn a read file into a held one: ledger status 'held', every row quarantined, one quarantine row."""
+    outcome = batch.files.pop(sha)
+    outcome.status = "held"
+    outcome.rows_quarantined = outcome.rows_read
+    outcome.message = message
+    batch.rejected.append(outcome)
+    batch.rejections.append(
+        {
+            "sha256": sha,
+            "path": outcome.path,
+            "feed": outcome.feed,
+            "source": outcome.source,
+            "line_number": None,
+            "column_name": "supplier_sku",
+            "reason": HELD_REASON,
+            "detail": message,
+            "raw_row": None,
+        }
+    )
 
 
 def rebuild_products(con: duckdb.DuckDBPyConnection, settings: Settings, supplier_ids: list[str]) -> None:
@@ -186,19 +293,22 @@ def _reject_bad_names(batch: Batch, files: list, settings: Settings) -> None:
 
 
 def canonical(frame: pl.DataFrame, contracts: dict) -> pl.DataFrame:
-    """Text -> typed canonical columns, per the ``source``'s contract (decimal mark, units, HS format)."""
+    """Text -> typed canonical columns, per the ``source``'s contract (numbers, units, HS format, limits)."""
     parts = []
     for supplier, rows in frame.partition_by("source", as_dict=True).items():
         c = contracts[supplier[0]]
-        weight = parse_decimal(pl.col("unit_weight"), c.decimal, 6) if "unit_weight" in rows.columns else None
+        has_weight = "unit_weight" in rows.columns
+        weight = parse_decimal(pl.col("unit_weight"), c.decimal, 6, c.thousands) if has_weight else None
         parts.append(
             rows.with_columns(
                 unit_price_text=pl.col("unit_price"),
-                unit_price=parse_decimal(pl.col("unit_price"), c.decimal, 4),
-                unit_weight_kg=(weight * pl.lit(Decimal(c.weight_factor))).round(4).cast(pl.Decimal(12, 4))
+                unit_price=parse_decimal(pl.col("unit_price"), c.decimal, 4, c.thousands),
+                # beyond DECIMAL(12,4) kg: null, so bad_number
+                unit_weight_kg=(weight * pl.lit(Decimal(c.weight_factor))).round(4).cast(WEIGHT, strict=False)
                 if weight is not None
-                else pl.lit(None, dtype=pl.Decimal(12, 4)),
-                weight_text=pl.col("unit_weight") if "unit_weight" in rows.columns else pl.lit(None, dtype=pl.String),
+                else pl.lit(None, dtype=WEIGHT),
+                weight_text=pl.col("unit_weight") if has_weight else pl.lit(None, dtype=pl.String),
+                **limit_columns(c.limits, TEXT_FIELDS["catalogues"]),
             )
         )
     typed = pl.concat(parts, how="diagonal_relaxed")
@@ -227,7 +337,8 @@ def checked(typed: pl.DataFrame, hs6: pl.Series, countries: pl.Series, currencie
     """Add ``reason``/``column_name`` (first rule broken, null when the row passes) and ``duplicate``.
 
     Pure: the reference codes are passed in (from the warehouse on load, from ``reference/``
-    in ``xborder contract check``). Duplicates are judged per file (``sha256``).
+    in ``xborder contract check``); ceilings come from the ``limit_*`` columns of ``canonical``.
+    Duplicates are judged per file (``sha256``).
     """
     reason, column = first_failure(
         [
@@ -238,6 +349,7 @@ def checked(typed: pl.DataFrame, hs6: pl.Series, countries: pl.Series, currencie
             ),
             ("missing_field", "title", pl.col("title").is_not_null() & (pl.col("title") != "")),
             ("missing_field", "unit_price", pl.col("unit_price_text").is_not_null()),
+            *text_rules(TEXT_FIELDS["catalogues"]),
             ("bad_number", "unit_price", pl.col("unit_price").is_not_null()),
             (
                 "bad_number",
@@ -249,7 +361,7 @@ def checked(typed: pl.DataFrame, hs6: pl.Series, countries: pl.Series, currencie
             ("unknown_country", "country_of_origin", pl.col("country_of_origin").is_in(countries.implode())),
             ("unknown_currency", "currency", pl.col("currency").is_in(currencies.implode())),
             ("price_not_positive", "unit_price", pl.col("unit_price") > 0),
-            ("price_absurd", "unit_price", pl.col("unit_price") <= MAX_PRICE),
+            ("price_absurd", "unit_price", pl.col("unit_price") <= pl.col("limit_unit_price")),
         ]
     )
     checked = typed.with_columns(reason=reason, column_name=column)

@@ -1,16 +1,22 @@
 """Sales events (``sales/<channel>/<YYYY-MM-DD>/<file>``) into ``core.fct_sales_event``.
 
-Each channel's contract says how its files mark cancellations and returns and in which time
-zone its timestamps are. Rows are made canonical in Polars (vectorised), then conformed in
-DuckDB SQL (``sql/core/fct_sales_event_load.sql``): duplicates, point-in-time product
-versions, ECB rates and exact EUR values, cancellations and returns, late data.
+Each channel's contract says how its files mark cancellations and returns, in which time zone
+its timestamps are, its numbers' convention (decimal mark, thousands separator) and its
+plausibility ceilings (``limits``). Rows are made canonical in Polars (vectorised), then
+conformed in DuckDB SQL (``sql/core/fct_sales_event_load.sql``): duplicates, point-in-time
+product versions, ECB rates and exact EUR values, cancellations and returns, late data.
 
-Row rules (reason codes): ``missing_field``, ``bad_timestamp``, ``bad_number``,
-``unknown_event_type``, ``non_positive_quantity``, ``unknown_currency``, ``unknown_country``
-(Polars); ``event_id_conflict``, ``unknown_product``, ``fx_rate_missing``, ``orphan_reference``
-(pending: loaded automatically when the order line arrives), ``already_cancelled``,
-``already_returned``, ``return_exceeds_quantity`` (SQL). Exact repeats of loaded events are
-duplicates. Files are processed in chunks (date order), so memory stays bounded.
+Row rules (reason codes), Polars: ``missing_field``, ``text_too_long`` and ``control_characters``
+(ids, SKU, currency, country, region), ``bad_timestamp``, ``bad_number`` (not a number in the
+contract's convention, or beyond the warehouse types: quantity INTEGER, money DECIMAL(18,4)),
+``unknown_event_type``, ``non_positive_quantity``, ``quantity_absurd`` (> ``limits.max_quantity``),
+and for orders ``price_not_positive``, ``price_absurd`` (> ``limits.max_unit_price``),
+``discount_negative``, ``discount_exceeds_value`` (more than quantity x unit price),
+``line_value_absurd`` (quantity x unit price - discount > ``limits.max_line_value``),
+``unknown_currency``, ``unknown_country``. SQL: ``event_id_conflict``, ``unknown_product``,
+``fx_rate_missing``, ``orphan_reference`` (pending: loaded automatically when the order line
+arrives), ``already_cancelled``, ``already_returned``, ``return_exceeds_quantity``. Exact repeats
+of loaded events are duplicates. Files are processed in chunks (date order), so memory stays bounded.
 
 A file is rejected whole, and the channel's other files load, when it lies outside the layout
 (``bad_layout``), its date folder is not a real, plausible date in ASCII digits
@@ -28,7 +34,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipelines.contracts import CANONICAL_FIELDS, Contract, channel_contracts, load_contracts
+from pipelines.contracts import CANONICAL_FIELDS, TEXT_FIELDS, Contract, channel_contracts, load_contracts
 from pipelines.ingest.batch import (
     LOAD_ERRORS,
     Batch,
@@ -46,7 +52,7 @@ from pipelines.ledger import FeedSummary, record_amounts
 from pipelines.readers import parse_decimal
 from pipelines.runner import ProgressHook
 from pipelines.settings import Settings
-from pipelines.validation import first_failure
+from pipelines.validation import first_failure, limit_columns, text_rules
 from pipelines.warehouse import transaction
 
 # A chunk (one transaction) holds at most this many files and about this many rows, so memory
@@ -288,8 +294,11 @@ def _finish_chunk(
     )
 
 
+INTEGER_MAX = 2**31 - 1  # core.fct_sales_event.quantity is INTEGER
+
+
 def canonical(frame: pl.DataFrame, contract: Contract, channel: str) -> pl.DataFrame:
-    """Contract text columns -> canonical typed columns (plus the texts needed for rule checks)."""
+    """Contract text columns -> canonical typed columns (plus the texts and limits the rules need)."""
     for col in (
         "discount",
         "supplier_id",
@@ -302,7 +311,12 @@ def canonical(frame: pl.DataFrame, contract: Contract, channel: str) -> pl.DataF
     ):
         if col not in frame.columns:
             frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(col))
-    qty = pl.col("quantity").str.strip_chars().cast(pl.Int64, strict=False)
+
+    def number(col: str, scale: int) -> pl.Expr:
+        return parse_decimal(pl.col(col), contract.decimal, scale, contract.thousands)
+
+    qty = number("quantity", 0).cast(pl.Int64)
+    qty = pl.when(qty.abs() <= INTEGER_MAX).then(qty)  # beyond the warehouse's INTEGER: bad_number
     mode = contract.event_types["mode"]
     if mode == "column":
         values = {str(k): str(v) for k, v in contract.event_types["values"].items()}
@@ -322,15 +336,17 @@ def canonical(frame: pl.DataFrame, contract: Contract, channel: str) -> pl.DataF
         event_ts_text=pl.col("event_ts"),
         event_ts=_timestamps(contract),
         unit_price_text=pl.col("unit_price"),
-        unit_price=parse_decimal(pl.col("unit_price"), contract.decimal, 4),
+        unit_price=number("unit_price", 4),
         discount_text=pl.col("discount"),
-        discount=parse_decimal(pl.col("discount"), contract.decimal, 4).fill_null(
+        discount=number("discount", 4).fill_null(
             pl.when(pl.col("discount").is_null()).then(pl.lit(0).cast(pl.Decimal(18, 4)))
         ),
         currency=pl.col("currency").str.strip_chars().str.to_uppercase(),
         ship_to_country=pl.col("ship_to_country").str.strip_chars().str.to_uppercase(),
         **{c: pl.col(c).str.strip_chars() for c in ("event_id", "order_id", "line_id", "supplier_id", "supplier_sku")},
+        **limit_columns(contract.limits, TEXT_FIELDS["sales"]),
     ).with_columns(
+        gross=(pl.col("quantity") * pl.col("unit_price")).cast(pl.Decimal(38, 4)),
         amount=(pl.col("quantity") * pl.col("unit_price") - pl.col("discount").fill_null(0)).cast(pl.Decimal(38, 4)),
     )
 
@@ -356,11 +372,17 @@ def _timestamps(contract: Contract) -> pl.Expr:
 
 
 def checked(rows: pl.DataFrame, countries: pl.Series, currencies: pl.Series) -> pl.DataFrame:
-    """Add ``reason``/``column_name`` for the first rule each row breaks (null when it passes)."""
+    """Add ``reason``/``column_name`` for the first rule each row breaks (null when it passes).
+
+    Ceilings come from the rows' ``limit_*`` columns (their contract's ``limits``, see ``canonical``).
+    """
     is_order = pl.col("event_type") == "order"
 
     def present(col: str) -> pl.Expr:
         return pl.col(col).is_not_null() & (pl.col(col) != "")
+
+    def order_rule(code: str, col: str, ok: pl.Expr) -> tuple[str, str, pl.Expr]:
+        return (code, col, ~is_order | ok)
 
     reason, column = first_failure(
         [
@@ -369,22 +391,25 @@ def checked(rows: pl.DataFrame, countries: pl.Series, currencies: pl.Series) -> 
             ("missing_field", "line_id", present("line_id")),
             ("missing_field", "event_ts", present("event_ts_text")),
             ("missing_field", "quantity", present("quantity_text")),
+            *text_rules(TEXT_FIELDS["sales"]),
             ("bad_timestamp", "event_ts", pl.col("event_ts").is_not_null()),
             ("bad_number", "quantity", pl.col("quantity").is_not_null()),
             ("unknown_event_type", "event_type", pl.col("event_type").is_not_null()),
             ("non_positive_quantity", "quantity", pl.col("quantity") > 0),
-            ("missing_field", "supplier_sku", ~is_order | (present("supplier_id") & present("supplier_sku"))),
-            ("missing_field", "unit_price", ~is_order | present("unit_price_text")),
-            ("bad_number", "unit_price", ~is_order | pl.col("unit_price").is_not_null()),
+            ("quantity_absurd", "quantity", pl.col("quantity") <= pl.col("limit_quantity")),
+            order_rule("missing_field", "supplier_sku", present("supplier_id") & present("supplier_sku")),
+            order_rule("missing_field", "unit_price", present("unit_price_text")),
+            order_rule("bad_number", "unit_price", pl.col("unit_price").is_not_null()),
             ("bad_number", "discount", pl.col("discount").is_not_null()),
-            ("missing_field", "currency", ~is_order | present("currency")),
-            ("unknown_currency", "currency", ~is_order | pl.col("currency").is_in(currencies.implode())),
-            ("missing_field", "ship_to_country", ~is_order | present("ship_to_country")),
-            (
-                "unknown_country",
-                "ship_to_country",
-                ~is_order | pl.col("ship_to_country").is_in(countries.implode()),
-            ),
+            order_rule("price_not_positive", "unit_price", pl.col("unit_price") > 0),
+            order_rule("price_absurd", "unit_price", pl.col("unit_price") <= pl.col("limit_unit_price")),
+            order_rule("discount_negative", "discount", pl.col("discount") >= 0),
+            order_rule("discount_exceeds_value", "discount", pl.col("discount") <= pl.col("gross")),
+            order_rule("line_value_absurd", "unit_price", pl.col("amount") <= pl.col("limit_line_value")),
+            order_rule("missing_field", "currency", present("currency")),
+            order_rule("unknown_currency", "currency", pl.col("currency").is_in(currencies.implode())),
+            order_rule("missing_field", "ship_to_country", present("ship_to_country")),
+            order_rule("unknown_country", "ship_to_country", pl.col("ship_to_country").is_in(countries.implode())),
         ]
     )
     return rows.with_columns(reason=reason, column_name=column)

@@ -175,7 +175,10 @@ def expectation_parameters(settings: Settings) -> dict[str, str]:
 
 
 def accept(con: duckdb.DuckDBPyConnection, run_id: str, note: str) -> list[tuple[str, int]]:
-    """Let the batches of a reviewed failed gate run through; returns (stage, batches) accepted."""
+    """Let the batches of a reviewed failed gate run through; returns (stage, batches) accepted.
+
+    A held landed file (a path, not a run id) is released by :func:`accept_file`.
+    """
     rows = con.execute(
         """UPDATE audit.dq_gate_runs SET accepted_at = ?, accepted_note = ?
            WHERE run_id = ? AND NOT passed RETURNING stage, len(batches)""",
@@ -184,6 +187,41 @@ def accept(con: duckdb.DuckDBPyConnection, run_id: str, note: str) -> list[tuple
     if not rows:
         raise UserFacingError(f"no failed quality gate run {run_id!r} in audit.dq_gate_runs")
     return [(stage, n) for stage, n in rows]
+
+
+def accept_file(con: duckdb.DuckDBPyConnection, path: str, note: str) -> tuple[str, str]:
+    """Release a held landed file after review; returns (sha256, why it was held).
+
+    The acceptance goes to ``audit.file_acceptance``; the held ledger row, its money sums and its
+    quarantine row are forgotten, so the next run loads the file without the check that held it.
+    """
+    held = con.execute(
+        "SELECT sha256, feed, message FROM audit.load_ledger WHERE path = ? AND status = 'held'", [path]
+    ).fetchall()
+    if not held:
+        held_now = con.execute("SELECT path FROM audit.load_ledger WHERE status = 'held' ORDER BY 1").fetchall()
+        listed = [r[0] for r in held_now]
+        raise UserFacingError(
+            f"{path} is not a held file in audit.load_ledger (paths are relative to the landing root); "
+            f"held now: {', '.join(listed) if listed else 'none'}"
+        )
+    sha, feed, message = held[0]
+    reason = con.execute(
+        "SELECT any_value(reason) FROM audit.quarantine WHERE sha256 = ? AND path = ? AND line_number IS NULL",
+        [sha, path],
+    ).fetchall()[0][0]
+    con.execute(
+        "INSERT OR REPLACE INTO audit.file_acceptance VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [sha, path, feed, reason or "held", message, datetime.now(UTC).replace(tzinfo=None), note],
+    )
+    con.execute("DELETE FROM audit.quarantine WHERE sha256 = ? AND path = ?", [sha, path])
+    con.execute("DELETE FROM audit.load_ledger WHERE sha256 = ? AND path = ? AND status = 'held'", [sha, path])
+    con.execute(
+        "DELETE FROM audit.load_ledger_amounts WHERE sha256 = ? "
+        "AND sha256 NOT IN (SELECT sha256 FROM audit.load_ledger)",
+        [sha],
+    )
+    return sha, message
 
 
 def _checkpoint_error(stage: str, exc: Exception) -> Finding:
