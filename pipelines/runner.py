@@ -440,12 +440,12 @@ def build(*, settings: Settings | None = None, progress: ProgressHook | None = N
 
 @dataclass
 class RunResult:
-    """What ``run`` did: feed summaries, feed gates, the build's steps, files rejected by this run."""
+    """What ``run`` did: feed summaries, feed gates, the build's steps, files rejected or held by this run."""
 
     summaries: list[FeedSummary] = field(default_factory=list)
     gates: dict[str, Any] = field(default_factory=dict)
     built: dict[str, Any] = field(default_factory=dict)
-    rejected: list[tuple[str, str]] = field(default_factory=list)  # (path, message)
+    rejected: list[tuple[str, str, str]] = field(default_factory=list)  # (path, rejected | held, message)
     landed_files: int = 0
 
     @property
@@ -485,10 +485,10 @@ def run(
         finally:
             with session(settings=settings) as con:
                 result.rejected = [
-                    (str(path), str(message or ""))
-                    for path, message in con.execute(
-                        "SELECT path, message FROM audit.load_ledger WHERE status = 'rejected' AND loaded_at >= ? "
-                        "ORDER BY path",
+                    (str(path), str(status), str(message or ""))
+                    for path, status, message in con.execute(
+                        "SELECT path, status, message FROM audit.load_ledger "
+                        "WHERE status IN ('rejected', 'held') AND loaded_at >= ? ORDER BY path",
                         [started],
                     ).fetchall()
                 ]

@@ -38,9 +38,10 @@ def command(
     marts gates, publishes the analysts' snapshot and writes the reports. Two runs at once take
     turns. The Airflow DAGs call the same steps (pipelines/runner.py).
 
-    Exit codes: 0 published (rejected files and quarantined rows are listed, not fatal);
-    1 nothing published (a gate failed or is pending, or an error: the message says what to do);
-    2 bad command line; 3 with --strict, published but this run rejected a file or a row.
+    Exit codes: 0 published (rejected or held files and quarantined rows are listed, not fatal:
+    the rest of every feed is published); 1 nothing published (a gate failed, or an error: the
+    message says what to do); 2 bad command line; 3 with --strict, published but this run
+    rejected or held a file or quarantined a row.
 
     Examples:
 
@@ -124,8 +125,8 @@ def show(console: Console, result: RunResult, landing: object) -> None:
         )
     elif result.summaries and not result.loaded_anything:
         console.print("Nothing new landed since the last run.")
-    for path, message in result.rejected:
-        console.print(f"[red]✗ rejected[/] {path}: {message}", highlight=False)
+    for path, status, message in result.rejected:
+        console.print(f"[red]✗ {status}[/] " + (message if message.startswith(path) else f"{path}: {message}"))
     if result.rejected or any(s.rows_quarantined for s in result.summaries):
         console.print(
             'Quarantined rows and rejected files: [bold]xborder sql "SELECT feed, reason, count(*) '

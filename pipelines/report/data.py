@@ -146,7 +146,7 @@ def all_goods(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
 
 
 def freshness(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    """Latest event, FX date and catalogue per supplier; quarantine and late data waiting."""
+    """Latest event, FX date and catalogue per supplier; quarantine, rejected files, late data waiting."""
     (facts,) = rows(
         con,
         """SELECT max(event_ts) AS latest_event, max(event_date) AS latest_event_date, count(*) AS events,
@@ -160,6 +160,14 @@ def freshness(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         con,
         """SELECT feed, reason, count(*) AS n FROM audit.quarantine WHERE resolved_at IS NULL
            GROUP BY ALL ORDER BY n DESC, feed, reason""",
+    )
+    facts["rejected"] = rows(
+        con,
+        """SELECT l.path, l.feed, l.status, l.message, l.loaded_at FROM audit.load_ledger l
+           WHERE l.status IN ('rejected', 'held')
+             AND NOT EXISTS (SELECT 1 FROM audit.load_ledger n
+                             WHERE n.path = l.path AND n.status = 'loaded' AND n.loaded_at > l.loaded_at)
+           ORDER BY l.loaded_at DESC, l.path""",
     )
     facts["catalogues"] = rows(
         con,
