@@ -125,8 +125,11 @@ def show(console: Console, result: RunResult, landing: object) -> None:
         )
     elif result.summaries and not result.loaded_anything:
         console.print("Nothing new landed since the last run.")
-    for path, status, message in result.rejected:
-        console.print(f"[red]✗ {status}[/] " + (message if message.startswith(path) else f"{path}: {message}"))
+    from rich.markup import escape
+
+    for path, status, message in result.rejected:  # landed names and content: never rich markup
+        text = message if message.startswith(path) else f"{path}: {message}"
+        console.print(f"[red]✗ {status}[/] {escape(text)}", highlight=False)
     if result.rejected or any(s.rows_quarantined for s in result.summaries):
         console.print(
             'Quarantined rows and rejected files: [bold]xborder sql "SELECT feed, reason, count(*) '
