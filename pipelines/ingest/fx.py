@@ -68,7 +68,7 @@ def _parse_date(col: str) -> pl.Expr:
 def load_fx(con: duckdb.DuckDBPyConnection, settings: Settings, batch_id: str) -> FeedSummary:
     """Load new ECB files; only new (currency, date) rates reach ``core.fx_rate``."""
     summary = FeedSummary(feed="fx")
-    files = new_files(con, settings, "fx", "*.csv")
+    files = new_files(con, settings, "fx", "*.csv", batch_id=batch_id, summary=summary)
     if not files:
         return summary
     batch = Batch(pl.DataFrame(), {})

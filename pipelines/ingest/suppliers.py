@@ -25,7 +25,8 @@ def load_suppliers(con: duckdb.DuckDBPyConnection, settings: Settings, batch_id:
     summary = FeedSummary(feed="suppliers")
     files = []
     for contract in load_contracts(settings.contracts_dir, "suppliers"):
-        files += [(p, sha, None, contract) for p, sha in new_files(con, settings, "suppliers", contract.file_glob)]
+        found = new_files(con, settings, "suppliers", contract.file_glob, batch_id=batch_id, summary=summary)
+        files += [(p, sha, None, contract) for p, sha in found]
     if not files:
         return summary
     batch = read_batch(files, settings.landing_dir, "suppliers")
