@@ -77,14 +77,23 @@ def operator() -> str:
         return os.environ.get("USER") or f"uid {os.getuid()}"
 
 
+def in_transaction(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether an explicit transaction is open on ``con``.
+
+    DuckDB has no API for it, and a failed BEGIN aborts the open transaction; but within a
+    transaction every statement sees the same ``txid_current()``, in autocommit each its own.
+    """
+    first = con.execute("SELECT txid_current()").fetchall()
+    return con.execute("SELECT txid_current()").fetchall() == first
+
+
 @contextmanager
 def atomic(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """A transaction of its own, or part of the caller's when one is open."""
-    try:
-        con.execute("BEGIN TRANSACTION")
-    except duckdb.TransactionException:
+    if in_transaction(con):
         yield
         return
+    con.execute("BEGIN TRANSACTION")
     try:
         yield
     except BaseException:
@@ -168,14 +177,20 @@ def retract(
     return result
 
 
-def supersede(con: duckdb.DuckDBPyConnection, settings: Settings, path: str, old: str, new: str, batch_id: str) -> str:
-    """Retract the loaded delivery ``old`` of ``path`` because new content ``new`` landed there; return a note."""
+def supersede(
+    con: duckdb.DuckDBPyConnection, settings: Settings, path: str, old: str, new: str, batch_id: str
+) -> list[str]:
+    """Retract the loaded delivery ``old`` of ``path`` because new content ``new`` landed there.
+
+    Returns notes for the load summary: what was retracted, then what that changed.
+    """
     with atomic(con):
         result = retract_file(con, settings, path, note=f"superseded by {new}", run_id=batch_id, sha256=old)
-    return (
-        f"{path}: new version {new[:12]} supersedes {old[:12]} (retracted: "
-        f"{', '.join(f'{n} {t}' for t, n in result.rows_removed.items() if n)}; EUR {result.eur_removed})"
-    )
+    removed = ", ".join(f"{n} {t}" for t, n in result.rows_removed.items() if n) or "no rows"
+    return [
+        f"{path}: new version {new[:12]} supersedes {old[:12]} (retracted: {removed}; EUR {result.eur_removed})",
+        *result.notes,
+    ]
 
 
 def _sales(con: duckdb.DuckDBPyConnection, settings: Settings, result: Retraction, run_id: str) -> None:

@@ -92,9 +92,9 @@ def settle(
     from pipelines.retract import supersede
 
     for path, old, new in found.superseded:
-        note = supersede(con, settings, path, old, new, batch_id)
+        notes = supersede(con, settings, path, old, new, batch_id)
         if summary is not None:
-            summary.notes.append(note)
+            summary.notes += notes
     base = settings.landing_dir.resolve()
     copies = [(path.relative_to(base).as_posix(), sha, path.stat().st_size) for path, sha in found.copies]
     for outcome in record_duplicates(con, copies, batch_id):
