@@ -138,15 +138,17 @@ def retract_file(
 ) -> Retraction:
     """Retract the loaded delivery of ``path`` on an open writer connection (in the caller's transaction)."""
     sha, feed, source, batch_id = loaded_delivery(con, path, sha256)
-    run_id = run_id or new_batch_id()
+    # the retraction's own id marks the rows it writes (quarantine, pending): they belong to no
+    # load batch, so no feed gate counts them as rows of the batch being gated
+    retraction_id = new_batch_id()
     result = Retraction(path, sha, feed, source, batch_id, note=note, retracted_by=by or operator())
     if feed == "sales":
-        _sales(con, settings, result, run_id)
+        _sales(con, settings, result, retraction_id)
     elif feed == "catalogues":
-        _catalogue(con, settings, result, run_id)
+        _catalogue(con, settings, result, retraction_id)
     else:
         _fx(con, result)
-    _close(con, result, run_id)
+    _close(con, result, retraction_id, run_id or retraction_id)
     from pipelines.marts import invalidate
 
     invalidate(con)
@@ -193,10 +195,10 @@ def supersede(
     ]
 
 
-def _sales(con: duckdb.DuckDBPyConnection, settings: Settings, result: Retraction, run_id: str) -> None:
+def _sales(con: duckdb.DuckDBPyConnection, settings: Settings, result: Retraction, retraction_id: str) -> None:
     for name, value in (("rt_path", result.path), ("rt_sha", result.sha256), ("rt_batch", result.batch_id)):
         con.execute(f"SET VARIABLE {name} = ?", [value])
-    con.execute("SET VARIABLE run_id = ?", [run_id])
+    con.execute("SET VARIABLE retraction_id = ?", [retraction_id])
     con.execute((settings.sql_dir / RETRACT_SQL).read_text(encoding="utf-8"))
     ((raw, facts, eur, held, dependents, pending),) = con.execute(
         "SELECT raw_events, facts, eur, held, dependents, pending FROM retract_counts"
@@ -216,7 +218,7 @@ def _sales(con: duckdb.DuckDBPyConnection, settings: Settings, result: Retractio
         )
 
 
-def _catalogue(con: duckdb.DuckDBPyConnection, settings: Settings, result: Retraction, run_id: str) -> None:
+def _catalogue(con: duckdb.DuckDBPyConnection, settings: Settings, result: Retraction, retraction_id: str) -> None:
     from pipelines.ingest.catalogues import rebuild_products
 
     ((before,),) = con.execute(
@@ -229,7 +231,7 @@ def _catalogue(con: duckdb.DuckDBPyConnection, settings: Settings, result: Retra
     con.execute(
         "DELETE FROM raw.catalogue_items WHERE source_file = ? AND batch_id = ?", [result.path, result.batch_id]
     )
-    result.notes += rebuild_products(con, settings, [result.source], run_id)
+    result.notes += rebuild_products(con, settings, [result.source], retraction_id)
     ((after,),) = con.execute("SELECT count(*) FROM core.dim_product WHERE supplier_id = ?", [result.source]).fetchall()
     counts = con.execute("SELECT restored, repointed, held, eur_held - eur_restored FROM repoint_counts").fetchall()
     restored, repointed, held, eur_held = counts[0] if counts else (0, 0, 0, Decimal("0.00"))
@@ -273,7 +275,7 @@ def _fx(con: duckdb.DuckDBPyConnection, result: Retraction) -> None:
     result.rows_removed = counts
 
 
-def _close(con: duckdb.DuckDBPyConnection, result: Retraction, run_id: str) -> None:
+def _close(con: duckdb.DuckDBPyConnection, result: Retraction, retraction_id: str, run_id: str) -> None:
     """Ledger row retracted, its sums and open quarantine rows closed, the audit row written."""
     now = datetime.now(UTC).replace(tzinfo=None)
     message = f"retracted {now:%Y-%m-%d %H:%M:%S} UTC by {result.retracted_by}" + (
@@ -287,14 +289,14 @@ def _close(con: duckdb.DuckDBPyConnection, result: Retraction, run_id: str) -> N
     con.execute(
         "UPDATE audit.quarantine SET resolved_at = ?, resolved_batch_id = ? "
         "WHERE sha256 = ? AND path = ? AND resolved_at IS NULL",
-        [now, run_id, result.sha256, result.path],
+        [now, retraction_id, result.sha256, result.path],
     )
     con.execute(
         """INSERT INTO audit.retractions (retraction_id, run_id, path, sha256, feed, source, batch_id, rows_removed,
                eur_removed, dependents_pending, retracted_by, retracted_at, note)
            VALUES (?, ?, ?, ?, ?, ?, ?, map(?::VARCHAR[], ?::BIGINT[]), ?, ?, ?, ?, ?)""",
         [
-            new_batch_id(),
+            retraction_id,
             run_id,
             result.path,
             result.sha256,

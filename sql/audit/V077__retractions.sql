@@ -2,7 +2,7 @@
 -- when a new version of a sales or catalogue file lands at the same path): what was removed,
 -- by whom and why. The file's ledger row has status 'retracted'.
 CREATE TABLE audit.retractions (
-    retraction_id      VARCHAR PRIMARY KEY,
+    retraction_id      VARCHAR PRIMARY KEY,   -- also the batch_id of the quarantine/pending rows it wrote
     run_id             VARCHAR NOT NULL,      -- audit.runs / load batch that retracted it
     path               VARCHAR NOT NULL,      -- relative to the landing root
     sha256             VARCHAR NOT NULL,

@@ -1,5 +1,6 @@
 -- Take one loaded sales file out of raw and core (xborder db retract; pipelines/retract.py).
--- Variables: rt_path, rt_sha, rt_batch (the batch that loaded the file), run_id (the retraction).
+-- Variables: rt_path, rt_sha, rt_batch (the batch that loaded the file), retraction_id (marks the
+-- quarantine and pending rows it writes, and the quarantine rows it resolves).
 --   * the file's events: raw.sales_events rows loaded in its batch, plus its pending orphans
 --     that a later batch loaded (their quarantine rows name the file's sha256 and that batch);
 --     their facts leave core.fct_sales_event (or core.fct_sales_event_held);
@@ -56,14 +57,14 @@ SELECT quarantine_id, sha256, source_file, 'sales', channel, line_number, 'order
        || ' was retracted); waits in raw.pending_sales_events and loads when it arrives',
        to_json(struct_pack(channel, event_id, event_type, event_ts, order_id, line_id, supplier_id, supplier_sku,
                            quantity, unit_price, currency, discount, ship_to_country, ship_to_region))::VARCHAR,
-       getvariable('run_id')
+       getvariable('retraction_id')
 FROM rt_pend;
 
 INSERT INTO raw.pending_sales_events BY NAME
-SELECT * EXCLUDE (batch_id), getvariable('run_id') AS batch_id FROM rt_pend;
+SELECT * EXCLUDE (batch_id), getvariable('retraction_id') AS batch_id FROM rt_pend;
 
 -- facts held for want of a product version close their quarantine rows as they go
-UPDATE audit.quarantine SET resolved_at = current_localtimestamp(), resolved_batch_id = getvariable('run_id')
+UPDATE audit.quarantine SET resolved_at = current_localtimestamp(), resolved_batch_id = getvariable('retraction_id')
 WHERE quarantine_id IN (SELECT quarantine_id FROM core.fct_sales_event_held SEMI JOIN rt_events USING (channel, event_id));
 
 DELETE FROM core.fct_sales_event f USING rt_events e WHERE f.channel = e.channel AND f.event_id = e.event_id;
@@ -72,5 +73,5 @@ DELETE FROM raw.sales_events r USING rt_events e WHERE r.channel = e.channel AND
 
 -- the file's own pending orphans leave the queue; its open quarantine rows are closed
 DELETE FROM raw.pending_sales_events WHERE sha256 = getvariable('rt_sha') AND source_file = getvariable('rt_path');
-UPDATE audit.quarantine SET resolved_at = current_localtimestamp(), resolved_batch_id = getvariable('run_id')
+UPDATE audit.quarantine SET resolved_at = current_localtimestamp(), resolved_batch_id = getvariable('retraction_id')
 WHERE sha256 = getvariable('rt_sha') AND path = getvariable('rt_path') AND resolved_at IS NULL;

@@ -43,9 +43,9 @@ def land(settings: Settings, rel: str, text: str) -> Path:
     return path
 
 
-def query(settings: Settings, sql: str) -> list[tuple]:
+def query(settings: Settings, sql: str, params: list | None = None) -> list[tuple]:
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
-        return con.execute(sql).fetchall()
+        return con.execute(sql, params or []).fetchall()
 
 
 def uk_goods(settings: Settings) -> tuple[Decimal, Decimal]:
