@@ -126,7 +126,7 @@ def record_duplicates(
                 bytes=size,
             )
         )
-    record_files(con, outcomes, batch_id)
+    _insert_outcomes(con, outcomes, batch_id)
     return outcomes
 
 
@@ -149,10 +149,46 @@ class FileOutcome:
 
 
 def record_files(con: duckdb.DuckDBPyConnection, outcomes: list[FileOutcome], batch_id: str) -> None:
-    """Write ledger rows (the CHECK constraint refuses any that do not balance)."""
+    """Write ledger rows (the CHECK constraint refuses any that do not balance).
+
+    Copies waiting for one of these files (``await_original``) get their duplicate rows now.
+    """
+    _insert_outcomes(con, outcomes, batch_id)
+    key = (id(con), batch_id)
+    waiting = _AWAITING.get(key)
+    if not waiting:
+        return
+    done = {o.sha256 for o in outcomes}
+    ready = [w for w in waiting if w[1] in done]
+    if not ready:
+        return
+    _AWAITING[key] = [w for w in waiting if w[1] not in done]
+    copies = record_duplicates(con, [(path, sha, size) for path, sha, size, _ in ready], batch_id)
+    for outcome, (*_, summary) in zip(copies, ready, strict=True):
+        if summary is not None:
+            summary.add(outcome)
+
+
+def _insert_outcomes(con: duckdb.DuckDBPyConnection, outcomes: list[FileOutcome], batch_id: str) -> None:
     if outcomes:
         frame = pl.DataFrame([asdict(o) for o in outcomes]).with_columns(batch_id=pl.lit(batch_id))
         insert_frame(con, "audit.load_ledger", frame)
+
+
+# Byte-identical copies of files being loaded in a batch, by (connection, batch): recorded as
+# duplicates as soon as their original's ledger row is written, in the same transaction.
+_AWAITING: dict[tuple[int, str], list[tuple[str, str, int, FeedSummary | None]]] = {}
+
+
+def await_original(
+    con: duckdb.DuckDBPyConnection,
+    batch_id: str,
+    copies: list[tuple[str, str, int]],
+    summary: FeedSummary | None = None,
+) -> None:
+    """Record these copies (path, sha256, bytes) as duplicates once their original's row is written."""
+    if copies:
+        _AWAITING.setdefault((id(con), batch_id), []).extend((*c, summary) for c in copies)
 
 
 def record_amounts(con: duckdb.DuckDBPyConnection, amounts: pl.DataFrame) -> None:

@@ -4,7 +4,7 @@ Every landed file ends with its own ledger row, one per (sha256, path):
 
 * new content is loaded (the first path in sort order when several new files share it);
 * the same bytes at another path are a byte-identical re-delivery: a ``duplicate`` ledger row,
-  nothing read (a copy landed in the same run as its original is recorded by the next run);
+  nothing read (a copy landed together with its original gets it when the original's is written);
 * new content at the path of a loaded sales or catalogue file is a new version of that file:
   the earlier delivery is retracted first (``audit.retractions``, note ``superseded by <sha>``),
   then the new one loads. ECB files are cumulative (the history file grows every day), so a new
@@ -26,7 +26,7 @@ import polars as pl
 
 from pipelines.contracts import channel_contracts, load_contracts
 from pipelines.landing import discover, sha256_file
-from pipelines.ledger import FeedSummary, known_files, known_paths, record_duplicates
+from pipelines.ledger import FeedSummary, await_original, known_files, known_paths, record_duplicates
 from pipelines.settings import Settings
 
 SUPERSEDING = ("sales", "catalogues")  # feeds where a new version of a file replaces the loaded one
@@ -38,6 +38,7 @@ class Scan:
 
     fresh: list[tuple[Path, str]] = field(default_factory=list)  # new content to load
     copies: list[tuple[Path, str]] = field(default_factory=list)  # known content at a new path
+    twins: list[tuple[Path, str]] = field(default_factory=list)  # the same bytes as a file in ``fresh``
     superseded: list[tuple[str, str, str]] = field(default_factory=list)  # (path, loaded sha, new sha)
 
 
@@ -58,7 +59,9 @@ def scan(con: duckdb.DuckDBPyConnection, settings: Settings, folder: str, patter
             found.superseded += [(name, old, sha) for old, status in sorted(versions.items()) if status == "loaded"]
         if sha in content:
             found.copies.append((path, sha))
-        elif sha not in batch:  # a second new path with the same bytes waits for the next run
+        elif sha in batch:  # a second new path with the same bytes as a fresh file
+            found.twins.append((path, sha))
+        else:
             batch.add(sha)
             found.fresh.append((path, sha))
     return found
@@ -88,7 +91,10 @@ def new_files(
 def settle(
     con: duckdb.DuckDBPyConnection, settings: Settings, found: Scan, batch_id: str, summary: FeedSummary | None
 ) -> None:
-    """Retract the loaded versions that new content replaces; record the copies as duplicates."""
+    """Retract the loaded versions that new content replaces; record the copies as duplicates.
+
+    Copies of a file loaded in this batch are recorded when the original's ledger row is.
+    """
     from pipelines.retract import supersede
 
     for path, old, new in found.superseded:
@@ -96,10 +102,14 @@ def settle(
         if summary is not None:
             summary.notes += notes
     base = settings.landing_dir.resolve()
-    copies = [(path.relative_to(base).as_posix(), sha, path.stat().st_size) for path, sha in found.copies]
-    for outcome in record_duplicates(con, copies, batch_id):
+
+    def rows(files: list[tuple[Path, str]]) -> list[tuple[str, str, int]]:
+        return [(path.relative_to(base).as_posix(), sha, path.stat().st_size) for path, sha in files]
+
+    for outcome in record_duplicates(con, rows(found.copies), batch_id):
         if summary is not None:
             summary.add(outcome)
+    await_original(con, batch_id, rows(found.twins), summary)
 
 
 def checksums(con: duckdb.DuckDBPyConnection, root: Path, paths: list[Path]) -> list[tuple[Path, str]]:
