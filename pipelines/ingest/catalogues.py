@@ -115,10 +115,15 @@ def rebuild_products(
         "CREATE OR REPLACE TEMP TABLE affected_suppliers AS SELECT unnest(?::VARCHAR[]) AS supplier_id",
         [supplier_ids],
     )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE rp_before AS SELECT * FROM core.dim_product "
+        "WHERE supplier_id IN (SELECT supplier_id FROM affected_suppliers)"
+    )
     con.execute((settings.sql_dir / REBUILD_SQL).read_text(encoding="utf-8"))
     con.execute("SET VARIABLE batch_id = ?", [batch_id or new_batch_id()])
     con.execute((settings.sql_dir / REPOINT_SQL).read_text(encoding="utf-8"))
     con.execute("DROP TABLE affected_suppliers")
+    con.execute("DROP TABLE rp_before")
     ((restored, repointed, held, eur_held, eur_restored),) = con.execute("SELECT * FROM repoint_counts").fetchall()
     notes = []
     if repointed:

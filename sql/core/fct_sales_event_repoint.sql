@@ -1,6 +1,9 @@
 -- Re-point the facts of the suppliers in temp table affected_suppliers at the product versions
 -- valid on their order dates, after core.dim_product was rebuilt (a late, corrected or
 -- retracted catalogue snapshot re-sliced the history). Variable: batch_id (the run doing it).
+-- Temp table rp_before holds those suppliers' versions as they were before the rebuild: only
+-- facts on a version that changed or vanished are looked at (a new latest snapshot that leaves
+-- most versions as they were costs little), plus the held lines that come back.
 --   * product_sk, country_of_origin, hs_code, hs_chapter, category and weight_kg follow the
 --     version valid on the order date; cancels and returns copy their order's (weight: the
 --     cancelled line's, or the returned share of it, as the load computes them);
@@ -28,16 +31,32 @@ INSERT INTO core.fct_sales_event BY NAME SELECT * EXCLUDE (quarantine_id, held_b
 DELETE FROM core.fct_sales_event_held h USING rp_restore r
 WHERE h.channel = r.channel AND h.order_id = r.order_id AND h.line_id = r.line_id;
 
--- 2. The version valid on each fact's order date, taken from the line's order.
+-- 2. The version valid on each candidate fact's order date, taken from the line's order.
+CREATE OR REPLACE TEMP TABLE rp_changed AS
+SELECT product_sk FROM (
+    SELECT product_sk, valid_from, valid_to, country_of_origin, hs_code, hs_chapter, category, unit_weight_kg
+    FROM rp_before
+    EXCEPT
+    SELECT product_sk, valid_from, valid_to, country_of_origin, hs_code, hs_chapter, category, unit_weight_kg
+    FROM core.dim_product WHERE supplier_id IN (SELECT supplier_id FROM affected_suppliers)
+)
+UNION
+SELECT DISTINCT product_sk FROM rp_restored;
+
+CREATE OR REPLACE TEMP TABLE rp_facts AS
+SELECT f.* FROM core.fct_sales_event f
+WHERE f.supplier_id IN (SELECT supplier_id FROM affected_suppliers)
+  AND f.product_sk IN (SELECT product_sk FROM rp_changed);
+
 CREATE OR REPLACE TEMP TABLE rp_orders AS
 SELECT f.channel, f.order_id, f.line_id, f.quantity AS order_qty,
        p.product_sk, p.country_of_origin, p.hs_code, p.hs_chapter, p.category,
        (f.quantity * p.unit_weight_kg)::DECIMAL(18, 4) AS order_weight
-FROM core.fct_sales_event f
+FROM rp_facts f
 LEFT JOIN core.dim_product p
   ON p.supplier_id = f.supplier_id AND p.supplier_sku = f.supplier_sku
  AND p.valid_from <= f.order_date AND f.order_date < p.valid_to
-WHERE f.event_type = 'order' AND f.supplier_id IN (SELECT supplier_id FROM affected_suppliers);
+WHERE f.event_type = 'order';
 
 CREATE OR REPLACE TEMP TABLE rp_new AS
 SELECT f.channel, f.event_id, f.eur_amount, o.product_sk IS NULL AS lost,
@@ -51,9 +70,8 @@ SELECT f.channel, f.event_id, f.eur_amount, o.product_sk IS NULL AS lost,
                WHEN f.event_type = 'cancel' THEN -o.order_weight
                ELSE -(o.order_weight / o.order_qty * -f.quantity) END::DECIMAL(18, 4)
            IS DISTINCT FROM f.weight_kg AS changed
-FROM core.fct_sales_event f
-JOIN rp_orders o USING (channel, order_id, line_id)
-WHERE f.supplier_id IN (SELECT supplier_id FROM affected_suppliers);
+FROM rp_facts f
+JOIN rp_orders o USING (channel, order_id, line_id);
 
 -- 3. Lines without a version leave core for the held table, quarantined as unknown_product.
 CREATE OR REPLACE TEMP TABLE rp_hold AS
