@@ -120,12 +120,12 @@ def retract_command(
 
     done = retract(path, note=note, dry_run=dry_run)
     console = Console()
-    verb = "would remove" if dry_run else "removed"
+    verb = "to remove" if dry_run else "removed"
     table = Table("table", f"rows {verb}", title=f"{path} ({done['feed']}, sha256 {str(done['sha256'])[:12]}...)")
     for name, count in dict(done["rows_removed"]).items():
         table.add_row(name, str(count))
     console.print(table)
-    console.print(f"EUR {verb} from core.fct_sales_event: {done['eur_removed']}")
+    console.print(f"net EUR {verb} from core.fct_sales_event: {done['eur_removed']}")
     for line in list(done["notes"]):
         console.print(f"  {line}")
     if dry_run:
