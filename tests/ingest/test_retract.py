@@ -212,3 +212,22 @@ def test_runner_step_records_the_run(loaded, wh, settings) -> None:
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         assert rows(con, "SELECT command, status FROM audit.runs WHERE command = 'retract'") == [("retract", "success")]
         assert rows(con, "SELECT note FROM audit.retractions") == [("via the runner",)]
+
+
+def test_cli_dry_run_then_retract(loaded, wh, settings) -> None:
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    wh.close()
+    cli = CliRunner()
+    dry = cli.invoke(app, ["db", "retract", A, "--dry-run"], terminal_width=200)
+    assert dry.exit_code == 0, dry.output
+    assert "net EUR to remove from core.fct_sales_event: 24.98" in dry.output
+    assert "dry run: nothing changed" in dry.output
+    done = cli.invoke(app, ["db", "retract", A, "--note", "ticket 4711"], terminal_width=200)
+    assert done.exit_code == 0, done.output
+    assert f"{A} retracted" in done.output
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        assert rows(con, "SELECT note FROM audit.retractions") == [("ticket 4711",)]
+        assert rows(con, "SELECT sum(eur_amount) FROM core.fct_sales_event") == [(Decimal("38.45"),)]
