@@ -10,6 +10,7 @@ aggregation SQL. Then:
 * a new or changed target (or changed aggregation SQL) is rebuilt from all facts, alone;
 * a removed target's rows are deleted;
 * a batch whose fingerprint changed or vanished (core was rewritten) forces a full rebuild;
+* ``invalidate(con)`` (a retraction, facts re-pointed by a late catalogue) forces one too;
 * the published marts are re-derived from the aggregates (days x targets: cheap).
 
 ``build_marts(con, settings, full=True)`` rebuilds everything; a test proves both agree.
@@ -196,6 +197,17 @@ def build_marts(con: duckdb.DuckDBPyConnection, settings: Settings, *, full: boo
     result["step_seconds"] = {k: round(v, 3) for k, v in timings.items()}
     result["seconds"] = round(time.perf_counter() - started, 3)
     return result
+
+
+def invalidate(con: duckdb.DuckDBPyConnection) -> None:
+    """Forget what the aggregates hold, so the next build rebuilds every part from all facts.
+
+    For changes the batch fingerprints cannot see: facts re-pointed at other product versions
+    (origin, HS code, category, weight change; rows and EUR do not), or removed by a retraction.
+    Part of the caller's transaction: a rollback keeps the aggregates' bookkeeping as it was.
+    """
+    con.execute("DELETE FROM audit.mart_batches")
+    con.execute("DELETE FROM audit.mart_state")
 
 
 def _events(con: duckdb.DuckDBPyConnection, batches: str) -> int:

@@ -496,3 +496,24 @@ def run(
                     "SELECT count(*) FROM audit.load_ledger WHERE feed <> 'reference'"
                 ).fetchall()
     return result
+
+
+def retract(
+    path: str,
+    *,
+    note: str | None = None,
+    dry_run: bool = False,
+    settings: Settings | None = None,
+    run_id: str | None = None,
+) -> dict[str, Any]:
+    """Take a loaded file's rows out of raw and core (``xborder db retract``); see ``pipelines.retract``.
+
+    One transaction; a dry run computes everything and rolls back. Returns what was (or would
+    be) removed; ``audit.retractions`` keeps the record.
+    """
+    from pipelines.retract import retract as retract_path
+
+    settings = settings or get_settings()
+    with recorded_run("retract", settings, run_id) as (con, rid, detail):
+        detail.update(retract_path(con, settings, path, note=note, run_id=rid, dry_run=dry_run).to_dict())
+    return detail

@@ -42,7 +42,7 @@ from pipelines.ingest.batch import (
 from pipelines.ingest.discovery import new_files
 from pipelines.landing import DATE_NAME as DATE_NAME  # xborder contract check names it
 from pipelines.landing import date_name_problem, name_in_root, relative
-from pipelines.ledger import FeedSummary, insert_frame, record_amounts
+from pipelines.ledger import FeedSummary, insert_frame, new_batch_id, record_amounts
 from pipelines.readers import parse_decimal
 from pipelines.runner import ProgressHook
 from pipelines.settings import Settings
@@ -63,6 +63,7 @@ TRACKED = [
     "unit_weight_kg",
 ]
 REBUILD_SQL = "core/dim_product_rebuild.sql"
+REPOINT_SQL = "core/fct_sales_event_repoint.sql"
 
 
 def load_catalogues(
@@ -77,7 +78,7 @@ def load_catalogues(
     contracts = supplier_contracts(load_contracts(settings.contracts_dir, "catalogues"))
     files = []
     root = settings.landing_dir.resolve() / "catalogues"
-    for path, sha in new_files(con, settings, "catalogues", "*"):
+    for path, sha in new_files(con, settings, "catalogues", "*", batch_id=batch_id, summary=summary):
         parts = path.relative_to(root).parts
         supplier = parts[0] if len(parts) > 1 else None
         if suppliers is None or supplier in suppliers:
@@ -130,8 +131,8 @@ def load_catalogues(
     record_amounts(con, _amounts(checked))
     finish(con, batch, "catalogues", batch_id, summary, good, bad, dup)
     affected = sorted(set(good["source"]))
-    rebuild_products(con, settings, affected)
     summary.notes.append(f"product history rebuilt for {len(affected)} supplier(s)")
+    summary.notes += rebuild_products(con, settings, affected, batch_id)
     return summary
 
 
@@ -230,16 +231,48 @@ def _hold(batch: Batch, sha: str, message: str) -> None:
     )
 
 
-def rebuild_products(con: duckdb.DuckDBPyConnection, settings: Settings, supplier_ids: list[str]) -> None:
-    """Recompute the SCD2 history of these suppliers from all their snapshots."""
+def rebuild_products(
+    con: duckdb.DuckDBPyConnection, settings: Settings, supplier_ids: list[str], batch_id: str | None = None
+) -> list[str]:
+    """Recompute the SCD2 history of these suppliers from all their snapshots, then re-point their facts.
+
+    Facts follow the version valid on their order date (``sql/core/fct_sales_event_repoint.sql``):
+    a late, corrected or retracted snapshot re-slices the history and the facts move with it; an
+    order line left without a version is held out of core (``unknown_product``) until one covers
+    it again. When any fact changed, the marts are invalidated (the next build is full).
+    Returns notes for the load summary; temp table ``repoint_counts`` holds the counts.
+    """
     if not supplier_ids:
-        return
+        return []
     con.execute(
         "CREATE OR REPLACE TEMP TABLE affected_suppliers AS SELECT unnest(?::VARCHAR[]) AS supplier_id",
         [supplier_ids],
     )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE rp_before AS SELECT * FROM core.dim_product "
+        "WHERE supplier_id IN (SELECT supplier_id FROM affected_suppliers)"
+    )
     con.execute((settings.sql_dir / REBUILD_SQL).read_text(encoding="utf-8"))
+    con.execute("SET VARIABLE batch_id = ?", [batch_id or new_batch_id()])
+    con.execute((settings.sql_dir / REPOINT_SQL).read_text(encoding="utf-8"))
     con.execute("DROP TABLE affected_suppliers")
+    con.execute("DROP TABLE rp_before")
+    ((restored, repointed, held, eur_held, eur_restored),) = con.execute("SELECT * FROM repoint_counts").fetchall()
+    notes = []
+    if repointed:
+        notes.append(f"{repointed} fact(s) re-pointed to the product versions valid on their order dates")
+    if held:
+        notes.append(
+            f"{held} fact(s) (EUR {eur_held}) held out of core: no product version valid on their order date "
+            "any more (unknown_product, in core.fct_sales_event_held until a snapshot covers it)"
+        )
+    if restored:
+        notes.append(f"{restored} held fact(s) (EUR {eur_restored}) back in core: a product version covers them again")
+    if repointed or held or restored:
+        from pipelines.marts import invalidate
+
+        invalidate(con)
+    return notes
 
 
 def _supplier_of(name: str) -> str | None:

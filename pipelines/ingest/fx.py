@@ -107,7 +107,7 @@ def load_fx(con: duckdb.DuckDBPyConnection, settings: Settings, batch_id: str) -
     """Load new ECB files; only new (currency, date) rates reach ``core.fx_rate``."""
     summary = FeedSummary(feed="fx")
     root = settings.landing_dir
-    files = new_files(con, settings, "fx", "*.csv")
+    files = new_files(con, settings, "fx", "*.csv", batch_id=batch_id, summary=summary)
     outside = outside_root(con, root, "fx")
     if not files and not outside:
         return summary

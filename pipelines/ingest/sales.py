@@ -83,7 +83,7 @@ def load_sales(
     work = []
     for channel, contract in sorted(contracts.items()):
         if channels is None or channel in channels:
-            files = new_files(con, settings, f"sales/{channel}", contract.file_glob)
+            files = new_files(con, settings, f"sales/{channel}", contract.file_glob, batch_id=batch_id, summary=summary)
             files = _reject_layout(con, settings, batch_id, channel, contract, files, summary)
             work += [(channel, contract, chunk) for chunk in chunks(files, parquet=contract.format == "parquet")]
     total = sum(len(files) for *_, files in work)

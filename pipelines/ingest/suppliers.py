@@ -25,7 +25,8 @@ def load_suppliers(con: duckdb.DuckDBPyConnection, settings: Settings, batch_id:
     summary = FeedSummary(feed="suppliers")
     files = []
     for contract in load_contracts(settings.contracts_dir, "suppliers"):
-        files += [(p, sha, None, contract) for p, sha in new_files(con, settings, "suppliers", contract.file_glob)]
+        found = new_files(con, settings, "suppliers", contract.file_glob, batch_id=batch_id, summary=summary)
+        files += [(p, sha, None, contract) for p, sha in found]
     outside = outside_root(con, settings.landing_dir, "suppliers")  # links out of the root: rejected, never read
     if not files and not outside:
         return summary

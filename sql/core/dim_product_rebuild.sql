@@ -1,7 +1,10 @@
 -- Rebuild core.dim_product (SCD type 2) for the suppliers in temp table affected_suppliers,
 -- from every catalogue snapshot in raw.catalogue_items. Recomputing a supplier's whole history
 -- makes out-of-order snapshots and re-deliveries come out right; cost is per supplier.
---   * one delivered file per (supplier, snapshot_date): the latest loaded wins (a correction);
+--   * one delivery per (supplier, snapshot_date): the latest loaded (batch, then path) wins, so a
+--     second file for a date is a correction; a new version at the same path retracts the old
+--     one first (pipelines/retract.py), and rows are matched by (source_file, batch_id) so an
+--     older delivery at the same path can never mix with the newer one;
 --   * a version opens when a SKU appears, reappears after a gap (delisted, relisted), or a
 --     tracked attribute changes (price, currency, origin, HS code, title, weight);
 --   * it closes (valid_to, exclusive) at the supplier's next snapshot after its last one,
@@ -11,10 +14,10 @@ DELETE FROM core.dim_product WHERE supplier_id IN (SELECT supplier_id FROM affec
 
 INSERT INTO core.dim_product BY NAME
 WITH snaps AS (
-    SELECT supplier_id, snapshot_date, arg_max(source_file, batch_id || source_file) AS source_file
+    SELECT DISTINCT supplier_id, snapshot_date, source_file, batch_id
     FROM raw.catalogue_items
     WHERE supplier_id IN (SELECT supplier_id FROM affected_suppliers)
-    GROUP BY ALL
+    QUALIFY row_number() OVER (PARTITION BY supplier_id, snapshot_date ORDER BY batch_id DESC, source_file DESC) = 1
 ),
 calendar AS (
     SELECT *,
@@ -27,7 +30,7 @@ present AS (
            md5(concat_ws('|', r.unit_price, r.currency, r.country_of_origin, r.hs_code, r.title,
                          coalesce(r.unit_weight_kg::VARCHAR, ''))) AS attrs
     FROM raw.catalogue_items r
-    JOIN calendar c USING (supplier_id, snapshot_date, source_file)
+    JOIN calendar c USING (supplier_id, snapshot_date, source_file, batch_id)
 ),
 marked AS (
     SELECT *,
