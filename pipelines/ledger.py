@@ -251,6 +251,12 @@ def forget_rejected(con: duckdb.DuckDBPyConnection, path: str) -> list[str]:
     live = [(sha, status) for sha, status in rows if status not in ("rejected", "retracted")]
     if live:
         sha, status = live[0]
+        if status == "held":
+            raise UserFacingError(
+                f"{path} is held for review (it would delist an implausible share of its supplier's products): "
+                f"nothing of it was loaded; if it is right, release it with `xborder quality --accept {path} "
+                '--note "..."`, or land the complete snapshot'
+            )
         if status == "duplicate":
             raise UserFacingError(
                 f"{path} is a byte-identical copy of a file already in the ledger (sha256 {sha[:12]}...): "

@@ -163,7 +163,10 @@ def freshness(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     )
     facts["rejected"] = rows(
         con,
-        """SELECT l.path, l.feed, l.status, l.message, l.loaded_at FROM audit.load_ledger l
+        """SELECT l.path, l.feed, l.status, l.loaded_at,
+                  CASE WHEN starts_with(l.message, l.path || ': ') THEN l.message[length(l.path) + 3:]
+                       ELSE l.message END AS message
+           FROM audit.load_ledger l
            WHERE l.status IN ('rejected', 'held')
              AND NOT EXISTS (SELECT 1 FROM audit.load_ledger n
                              WHERE n.path = l.path AND n.status = 'loaded' AND n.loaded_at > l.loaded_at)

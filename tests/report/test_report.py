@@ -58,3 +58,33 @@ def test_report_renders_in_chromium_without_errors(report, fixture_warehouse, tm
     assert shown["pct_of_target"][0] == str(pct)
     assert shown["target_eur"][0] == str(target)
     assert shown["status"] == [status, "Off track"]
+
+
+def test_freshness_panel_lists_rejected_and_held_files_until_a_fixed_one_loads(fixture_warehouse, settings) -> None:
+    from pipelines.ledger import FileOutcome, record_files
+
+    def outcome(sha: str, path: str, status: str, message: str | None) -> FileOutcome:
+        return FileOutcome(sha, path, "sales", "tmall_global", "tmall_global", status=status, message=message)
+
+    record_files(
+        fixture_warehouse,
+        [
+            outcome(
+                "a" * 64,
+                "sales/tmall_global/2021-02-30/x.jsonl",
+                "rejected",
+                "sales/tmall_global/2021-02-30/x.jsonl: 2021-02-30 is not a calendar date; <b>rule</b>: file_name",
+            ),
+            outcome("b" * 64, "sales/tmall_global/2021-01-05/y.jsonl", "rejected", "y.jsonl: line 3: truncated"),
+        ],
+        "b1",
+    )
+    record_files(fixture_warehouse, [outcome("c" * 64, "sales/tmall_global/2021-01-05/y.jsonl", "loaded", None)], "b2")
+    build_marts(fixture_warehouse, settings)
+    publish(fixture_warehouse, settings)
+    html = write_report(settings).read_text(encoding="utf-8")
+    panel = html.split('id="freshness"')[1].split("</section>")[0]
+    assert 'data-field="rejected_files">1<' in panel  # the corrected re-delivery of y.jsonl loaded
+    assert "<code>sales/tmall_global/2021-02-30/x.jsonl</code>" in panel
+    assert "2021-02-30 is not a calendar date; &lt;b&gt;rule&lt;/b&gt;: file_name" in panel  # escaped, path once
+    assert "y.jsonl" not in panel
