@@ -5,7 +5,7 @@ sales day, read every file once (warm page cache for both sides), then
 
   load      pipeline: every feed (``runner.ingest_all``)    reference: ``full``
   marts     pipeline: ``runner.refresh_marts``               reference: ``progress``
-  quality   pipeline: ``runner.quality_gate`` core + marts   (no counterpart)
+  quality   pipeline: ``runner.gate_pending``, then the core and marts gates (no counterpart)
   publish   pipeline: ``runner.publish_snapshot``            (no counterpart)
   increment the last day's sales files land; pipeline: ``runner.ingest_all`` again
                                                           reference: ``increment``
@@ -43,7 +43,12 @@ SCHEMA = "xborder.bench/1"
 STAGES = ("load", "marts", "quality", "publish", "increment")
 REFERENCE_MODE = {"load": "full", "marts": "progress", "increment": "increment"}
 # A stage runs only after these succeeded (when they were asked for; load always is).
-NEEDS = {"marts": ("load",), "quality": ("load", "marts"), "publish": ("load",), "increment": ("load",)}
+NEEDS = {
+    "marts": ("load",),
+    "quality": ("load", "marts"),
+    "publish": ("load", "marts", "quality"),  # nothing is published that no gate passed
+    "increment": ("load",),
+}
 # Settings that must follow XBORDER_HOME inside a run (a user's own values would point elsewhere).
 RUN_SCOPED = ("XBORDER_LANDING", "XBORDER_WAREHOUSE", "XBORDER_TARGETS_FILE")
 Progress = Callable[[str], None]
@@ -118,7 +123,9 @@ def run_bench(options: BenchOptions, progress: Progress | None = None) -> dict[s
     prepare = {"prewarm_s": round(time.perf_counter() - t0, 3), "prewarm_bytes": warmed}
     target = target_variables(run.targets, options.target_id)
 
-    wanted = [s for s in STAGES if s in options.stages or s == "load"]
+    # load always runs; publishing needs the gates (nothing is published that no gate passed)
+    asked = set(options.stages) | {"load"} | ({"marts", "quality"} if "publish" in options.stages else set())
+    wanted = [s for s in STAGES if s in asked]
     done: set[str] = set()
     for stage in wanted:
         missing = [d for d in NEEDS.get(stage, ()) if d in wanted and d not in done]

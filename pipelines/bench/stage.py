@@ -2,8 +2,8 @@
 
 Each stage calls the same ``pipelines.runner`` step the CLI and the DAGs call, on the warehouse
 of ``XBORDER_HOME``, and writes the step's own summary as JSON. Stages: ``load`` (every feed,
-every new file: the full load, and later the increment), ``marts``, ``quality`` (the core and
-marts gates), ``publish``.
+every new file: the full load, and later the increment), ``marts``, ``quality`` (the feed gates of
+the pending batches, then the core and marts gates: what publishing requires), ``publish``.
 """
 
 from __future__ import annotations
@@ -26,14 +26,29 @@ def run_stage(stage: str) -> dict[str, Any]:
         return {"rows": sum(s.rows_read for s in summaries.values()), "feeds": feeds}
     if stage == "marts":
         return {"detail": runner.refresh_marts()}
-    if stage == "quality":
-        gate = getattr(runner, "quality_gate", None)
-        if gate is None:
-            raise SystemExit("pipelines.runner.quality_gate is not available yet")
-        return {"detail": {suite: gate(suite) for suite in ("core", "marts")}}
+    if stage == "quality":  # what a build validates before it may publish: pending feed batches, core, marts
+        detail = _feed_gates(runner)
+        return {"detail": {**detail, **{suite: runner.quality_gate(suite) for suite in ("core", "marts")}}}
     if stage == "publish":
         return {"detail": {"snapshot": runner.publish_snapshot()}}
     raise SystemExit(f"unknown stage {stage!r}; stages: {', '.join(STAGES)}")
+
+
+def _feed_gates(runner: Any) -> dict[str, Any]:
+    """The feed gates, timed like any run. The benchmark measures them, it does not judge its own
+    generated sample: a feed gate that fails on it (a tiny sample can quarantine a tenth of a day)
+    is accepted with a note saying so, and reported as ``accepted`` in the stage's result."""
+    from pipelines.quality.gates import accept
+    from pipelines.warehouse import session, transaction
+
+    try:
+        return runner.gate_pending()
+    except runner.FeedGatesFailed as exc:
+        with session() as con, transaction(con):
+            for result in exc.results:
+                if not result["passed"]:
+                    accept(con, result["run_id"], "xborder bench: generated sample, measured not judged")
+        return {result["stage"]: {**result, "accepted": not result["passed"]} for result in exc.results}
 
 
 def main(argv: list[str] | None = None) -> None:

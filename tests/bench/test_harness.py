@@ -66,7 +66,13 @@ def test_run_document_has_the_documented_shape(bench_run: dict) -> None:
     assert result["schema"] == "xborder.bench/1"
     assert result["increment_day"] == INCREMENT_DAY
     assert result["data"]["reused"] is True and result["data"]["held_back_files"] == 1
-    assert [s["name"] for s in result["stages"]] == ["load", "marts", "publish", "increment"]
+    assert [s["name"] for s in result["stages"]] == [
+        "load",
+        "marts",
+        "quality",
+        "publish",
+        "increment",
+    ]  # publish brings the gates
     for stage in result["stages"]:
         assert stage["status"] == "ok" and set(stage) >= STAGE_KEYS
         assert stage["peak_rss_bytes"] > 10_000_000  # a Python process with DuckDB loaded
