@@ -8,11 +8,15 @@ is a new contract file, no code. Contracts are loaded with ``yaml.safe_load`` an
 
 from __future__ import annotations
 
+import hashlib
+import io
+import json
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import yaml
 
 from pipelines.errors import UserFacingError
@@ -142,6 +146,7 @@ class Contract:
     timezone: str = "UTC"
     event_types: dict[str, Any] = field(default_factory=dict)
     limits: Limits = field(default_factory=Limits)
+    products: Products | None = None  # a channel's own product attributes (section products)
 
     @property
     def source_columns(self) -> list[str]:
@@ -206,6 +211,206 @@ def _limits(doc: dict, feed: str, path: Path) -> Limits:
             str(k): _integer(v, path, f"max_text_length.{k}", 1, 10**7) for k, v in lengths.items()
         }
     return Limits(**out)
+
+
+# ---- products: a channel whose products no supplier catalogue describes -----------------------
+PRODUCT_ATTRIBUTES = ("country_of_origin", "hs_code", "category", "unit_weight_kg", "title", "brand")
+PRODUCT_TEXT_LENGTHS = {"supplier_sku": TEXT_LENGTH_DEFAULT, "title": 500, "brand": 200, "category": 200}
+SKU_MAP_MAX_BYTES = 64 * 1024 * 1024
+_CONTROL = r"[\x00-\x1f\x7f-\x9f]"
+_WEIGHT = r"^[0-9]{1,8}(?:\.[0-9]{1,4})?$"  # core.dim_product.unit_weight_kg is DECIMAL(12, 4)
+
+
+@dataclass(frozen=True)
+class Products:
+    """A channel's own product attributes (contract section ``products``; ``contracts/README.md``).
+
+    ``contract``: the contract's path relative to the contracts dir (``channels/x.yml``), the label
+    its defaults are recorded under. ``defaults``: attribute -> normalised text. ``sku_map``: the
+    map's path relative to the contracts dir; ``sku_map_rows``: its rows (``supplier_sku``,
+    ``line_number`` and one text column per attribute it has, null where the cell is empty).
+    ``fingerprint`` changes whenever the defaults, the map's bytes or either path change.
+    """
+
+    contract: str
+    defaults: dict[str, str] = field(default_factory=dict)
+    sku_map: str | None = None
+    sku_map_rows: pl.DataFrame | None = field(default=None, compare=False, repr=False)
+    fingerprint: str = ""
+
+
+def _attribute_checks(name: str) -> tuple[pl.Expr, pl.Expr, str]:
+    """(normalised value, OK expression, what a bad value is) for product attribute ``name``.
+
+    Empty text is null (an empty map cell falls back to the defaults); null passes.
+    """
+    col = pl.col(name).str.strip_chars()
+    col = pl.when(col != "").then(col)
+    if name == "country_of_origin":
+        col = col.str.to_uppercase()
+        return col, col.str.contains(r"^[A-Z]{2}$"), "not an ISO 3166 alpha-2 country code (two letters, e.g. GB)"
+    if name == "hs_code":
+        col = col.str.replace_all(r"[\s.]", "")
+        return (
+            col,
+            col.str.contains(r"^[0-9]{6}$"),
+            (
+                "not a 6-digit HS code (HS codes are text: a spreadsheet that dropped a leading zero "
+                "turns 040690 into 40690)"
+            ),
+        )
+    if name == "unit_weight_kg":
+        positive = col.cast(pl.Decimal(12, 4), strict=False) > 0
+        return (
+            col,
+            col.str.contains(_WEIGHT) & positive,
+            ("not a positive weight in kg ('.' as decimal mark, at most 4 decimals, e.g. 0.25)"),
+        )
+    limit = PRODUCT_TEXT_LENGTHS[name]
+    ok = (col.str.len_chars() <= limit) & ~col.str.contains(_CONTROL)
+    return col, ok, f"longer than {limit} characters or holding control characters"
+
+
+def _checked_attributes(frame: pl.DataFrame, where: Any) -> pl.DataFrame:
+    """``frame``'s attribute columns normalised; the first bad value raises (``where(row, column)``)."""
+    names = [c for c in ("supplier_sku", *PRODUCT_ATTRIBUTES) if c in frame.columns]
+    checks = {name: _attribute_checks(name) for name in names}
+    normal = frame.with_columns(**{name: value for name, (value, _, _) in checks.items()})
+    verdicts = normal.with_columns(**{f"_ok_{n}": ok.fill_null(True) for n, (_, ok, _) in checks.items()})
+    for name, (_, _, why) in checks.items():
+        bad = verdicts.filter(~pl.col(f"_ok_{name}"))
+        if bad.height:
+            value = frame[name][int(bad["_row"][0])]
+            more = f" (and {bad.height - 1} more such rows)" if bad.height > 1 else ""
+            raise ContractError(f"{where(int(bad['_row'][0]), name)}: {value!r} is {why}{more}")
+    return normal
+
+
+def _default_values(raw: object, path: Path) -> dict[str, str]:
+    """``products.defaults``: known attributes, as text (YAML numbers and booleans refused where they bite)."""
+    _require(isinstance(raw, dict), path, "products.defaults must map attribute -> value")
+    unknown = sorted(set(raw) - set(PRODUCT_ATTRIBUTES))  # type: ignore[arg-type]
+    _require(not unknown, path, f"products.defaults: unknown attributes {unknown}; known: {list(PRODUCT_ATTRIBUTES)}")
+    out: dict[str, str] = {}
+    for name, value in raw.items():  # type: ignore[union-attr]
+        if value is None:
+            continue
+        if name == "hs_code":
+            _require(
+                isinstance(value, str),
+                path,
+                f'products.defaults.hs_code must be quoted text, e.g. "950300": YAML reads unquoted digits as a '
+                f"number (got {value!r}), dropping leading zeros and reading 010120 as the octal number 4176",
+            )
+        elif name == "unit_weight_kg":
+            _require(
+                isinstance(value, str | int | float) and not isinstance(value, bool),
+                path,
+                f"products.defaults.unit_weight_kg must be a decimal number of kg, got {value!r}",
+            )
+        else:
+            _require(
+                isinstance(value, str),
+                path,
+                f"products.defaults.{name} must be quoted text, got {value!r}"
+                + (
+                    ' (YAML reads NO, YES, ON, OFF as booleans: quote it, e.g. "NO")' if isinstance(value, bool) else ""
+                ),
+            )
+        out[str(name)] = str(value)
+    frame = pl.DataFrame({k: [v] for k, v in out.items()}, schema=dict.fromkeys(out, pl.String)).with_row_index("_row")
+    frame = _checked_attributes(frame, lambda _row, column: f"contract {path}: products.defaults.{column}")
+    return {k: v for k, v in frame.drop("_row").row(0, named=True).items() if v is not None} if out else {}
+
+
+def _sku_map(value: object, path: Path, contracts_dir: Path) -> tuple[str, pl.DataFrame, str]:
+    """(path as written, rows, sha256 of its bytes) of ``products.sku_map``, read safely and checked.
+
+    The file must lie inside the contracts dir (no ``..``, no absolute path, no link out), be UTF-8
+    CSV of at most ``SKU_MAP_MAX_BYTES`` with a header ``supplier_sku`` plus known attributes, one
+    line per SKU and each SKU once. Errors name the map, the line and the column.
+    """
+    _require(isinstance(value, str) and value.strip() != "", path, "products.sku_map must be a file path")
+    rel = str(value).strip()
+    root = contracts_dir.resolve()
+    target = (root / rel).resolve()
+    _require(
+        not Path(rel).is_absolute() and target.is_relative_to(root),
+        path,
+        f"products.sku_map {rel!r} must be a path inside the contracts dir ({root}), relative to it",
+    )
+    _require(target.is_file(), path, f"products.sku_map {rel!r}: no such file under {root}")
+    _require(target.suffix.lower() == ".csv", path, f"products.sku_map {rel!r} must be a .csv file")
+    size = target.stat().st_size
+    _require(
+        size <= SKU_MAP_MAX_BYTES, path, f"products.sku_map {rel!r} is {size:,} bytes (at most {SKU_MAP_MAX_BYTES:,})"
+    )
+    data = target.read_bytes()
+    name = f"contract {path}: products.sku_map {rel}"
+    try:
+        text = data.decode("utf-8-sig").rstrip("\r\n") + "\n"  # trailing blank lines are no rows
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ContractError(f"{name}: line {line}: not valid UTF-8 (byte {data[exc.start]:#04x})", line) from exc
+    try:
+        frame = pl.read_csv(io.BytesIO(text.encode("utf-8")), infer_schema=False, quote_char='"')
+    except pl.exceptions.PolarsError as exc:
+        raise ContractError(f"{name}: not readable as CSV: {str(exc).splitlines()[0]}") from exc
+    columns = frame.columns
+    unknown = [c for c in columns if c not in ("supplier_sku", *PRODUCT_ATTRIBUTES)]
+    _require(
+        "supplier_sku" in columns and not unknown,
+        path,
+        f"products.sku_map {rel}: line 1: the header must be supplier_sku plus any of {list(PRODUCT_ATTRIBUTES)}; "
+        f"got {columns}",
+    )
+    lines = pl.Series(text[:-1].split("\n")).str.strip_chars()
+    if lines.len() != frame.height + 1:  # line numbers must be exact: one line per SKU
+        blank = (lines == "").arg_true()
+        where = f"line {blank[0] + 1} is blank" if blank.len() else "a quoted field spans lines"
+        raise ContractError(f"{name}: {where}; write one line per SKU")
+    frame = frame.with_row_index("_row").with_columns(line_number=pl.col("_row").cast(pl.Int64) + 2)
+    frame = _checked_attributes(frame, lambda row, column: f"{name}: line {row + 2}, column {column}")
+    missing = frame.filter(pl.col("supplier_sku").is_null())
+    if missing.height:
+        raise ContractError(
+            f"{name}: line {missing['line_number'][0]}, column supplier_sku: empty (every line names a SKU)",
+            missing["line_number"][0],
+        )
+    twice = frame.filter(pl.col("supplier_sku").is_duplicated()).sort("line_number")
+    if twice.height:
+        sku = twice["supplier_sku"][0]
+        at = twice.filter(pl.col("supplier_sku") == sku)["line_number"].to_list()
+        raise ContractError(f"{name}: lines {at[0]} and {at[1]}, column supplier_sku: {sku!r} is listed twice", at[1])
+    return rel, frame.drop("_row"), hashlib.sha256(data).hexdigest()
+
+
+def _products(doc: dict, path: Path) -> Products | None:
+    """The contract's ``products`` section (None when absent); see :class:`Products`."""
+    raw = doc.get("products")
+    if raw is None:
+        return None
+    _require(doc.get("feed") == "sales", path, "products is a section of sales channel contracts")
+    _require(isinstance(raw, dict) and bool(raw), path, "products must be a mapping with defaults and/or sku_map")
+    unknown = sorted(set(raw) - {"defaults", "sku_map"})
+    _require(not unknown, path, f"products: unknown keys {unknown}; known: ['defaults', 'sku_map']")
+    supplier = (doc.get("defaults") or {}).get("supplier_id")
+    _require(
+        bool(supplier) or "supplier_id" in (doc.get("columns") or {}),
+        path,
+        "products needs the supplier id its products are recorded under: defaults.supplier_id "
+        "(or a mapped columns.supplier_id)",
+    )
+    defaults = _default_values(raw.get("defaults") or {}, path)
+    contracts_dir = path.parent.parent  # contracts/channels/<name>.yml
+    label = f"{path.parent.name}/{path.name}"
+    sku_map, rows, digest = None, None, None
+    if raw.get("sku_map") is not None:
+        sku_map, rows, digest = _sku_map(raw["sku_map"], path, contracts_dir)
+    _require(bool(defaults) or sku_map is not None, path, "products needs defaults and/or a sku_map")
+    content = {"contract": label, "defaults": defaults, "sku_map": sku_map, "sku_map_sha256": digest}
+    fingerprint = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+    return Products(label, defaults, sku_map, rows, fingerprint)
 
 
 def load_contract(path: Path) -> Contract:
@@ -287,6 +492,7 @@ def load_contract(path: Path) -> Contract:
         timezone=str(ts.get("timezone", "UTC")),
         event_types=event_types,
         limits=_limits(doc, feed, path),
+        products=_products(doc, path),
     )
 
 

@@ -46,6 +46,7 @@ from pipelines.ingest.batch import (
     reject,
     reject_outside,
 )
+from pipelines.ingest.channel_products import ensure_products
 from pipelines.ingest.discovery import new_files
 from pipelines.landing import date_name_problem, relative
 from pipelines.ledger import FeedSummary, record_amounts
@@ -236,6 +237,7 @@ def _load_chunk(
     currencies = con.sql("SELECT currency_code FROM core.dim_currency").pl()["currency_code"]
     rows = checked(canonical(batch.frame, contract, channel), countries, currencies)
     valid = rows.filter(pl.col("reason").is_null())
+    summary.notes += ensure_products(con, settings, contract, valid, batch_id)  # a channel's own products
     con.register("batch_events", valid.select(CANONICAL).to_arrow())
     con.execute("SET VARIABLE channel = ?", [channel])
     con.execute("SET VARIABLE batch_id = ?", [batch_id])

@@ -812,9 +812,12 @@ SUITES: tuple[Suite, ...] = (
             warning(
                 "gtin_present",
                 NOT_NULL,
-                "Most products carry a GTIN.",
+                "Most catalogue products carry a GTIN (a channel's own products, which have no catalogue and "
+                "no list price, are not counted).",
                 column="gtin",
                 mostly=0.9,
+                row_condition='col("unit_price").notnull()',
+                condition_parser="great_expectations",
             ),
         ),
     ),
@@ -1214,7 +1217,10 @@ def _kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
     """Row conditions in the structured form GX 1.24 stores (it parses the legacy string on load)."""
     out = dict(kwargs)
     condition = out.get("row_condition")
-    if isinstance(condition, str):
+    if isinstance(condition, str) and condition.endswith(".notnull()"):  # col("x").notnull()
+        column = condition.removeprefix('col("').removesuffix('").notnull()')
+        out["row_condition"] = {"column": {"name": column}, "is_null": False, "type": "nullity"}
+    elif isinstance(condition, str):
         column, value = condition.removeprefix('col("').removesuffix('"').split('")=="')
         out["row_condition"] = {"column": {"name": column}, "operator": "==", "parameter": value, "type": "comparison"}
     return out

@@ -9,8 +9,12 @@
 --     tracked attribute changes (price, currency, origin, HS code, title, weight);
 --   * it closes (valid_to, exclusive) at the supplier's next snapshot after its last one,
 --     or stays open (9999-12-31) when it is in the latest snapshot;
---   * gtin, brand and category are type 1 within a version (its latest values).
-DELETE FROM core.dim_product WHERE supplier_id IN (SELECT supplier_id FROM affected_suppliers);
+--   * gtin, brand and category are type 1 within a version (its latest values);
+--   * attribute_source names, per attribute, the snapshot its value came from ('catalogue:<path>').
+-- A channel's own products (source_file 'contract:<contract>', pipelines/ingest/channel_products.py)
+-- are no catalogue's and are never deleted here (their supplier ids are not catalogue suppliers).
+DELETE FROM core.dim_product
+WHERE supplier_id IN (SELECT supplier_id FROM affected_suppliers) AND NOT starts_with(source_file, 'contract:');
 
 INSERT INTO core.dim_product BY NAME
 WITH snaps AS (
@@ -61,6 +65,14 @@ SELECT
     -- next_snapshot is NULL only on the supplier's latest snapshot (arg_max would skip it)
     CASE WHEN bool_or(next_snapshot IS NULL) THEN DATE '9999-12-31' ELSE max(next_snapshot) END AS valid_to,
     bool_or(next_snapshot IS NULL) AS is_current,
-    arg_min(source_file, snapshot_date) AS source_file
+    arg_min(source_file, snapshot_date) AS source_file,
+    core.attribute_sources(
+        'catalogue:' || arg_min(source_file, snapshot_date) FILTER (WHERE country_of_origin IS NOT NULL),
+        'catalogue:' || arg_min(source_file, snapshot_date) FILTER (WHERE hs_code IS NOT NULL),
+        'catalogue:' || arg_max(source_file, snapshot_date) FILTER (WHERE category IS NOT NULL),
+        'catalogue:' || arg_min(source_file, snapshot_date) FILTER (WHERE unit_weight_kg IS NOT NULL),
+        'catalogue:' || arg_min(source_file, snapshot_date) FILTER (WHERE title IS NOT NULL),
+        'catalogue:' || arg_max(source_file, snapshot_date) FILTER (WHERE brand IS NOT NULL)
+    ) AS attribute_source
 FROM versions
 GROUP BY supplier_id, supplier_sku, version;
