@@ -42,7 +42,7 @@ from great_expectations.execution_engine import SqlAlchemyExecutionEngine
 
 # duckdb-engine reflects no MAP type (core.dim_product.attribute_source): GX never validates that
 # column, so the reflection's "Did not recognize type 'map'" warning on every gate says nothing.
-warnings.filterwarnings("ignore", message="Did not recognize type 'map'", category=sa.exc.SAWarning)
+UNREFLECTED_MAP = "Did not recognize type 'map'"
 
 VARIABLE_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 Variable = str | int | float | date | datetime
@@ -99,7 +99,9 @@ def bound(con: duckdb.DuckDBPyConnection, variables: Mapping[str, Variable] | No
             raise ValueError(f"not a variable name: {name!r}")
     _current = _Binding(con, variables or {})
     try:
-        yield
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=UNREFLECTED_MAP, category=sa.exc.SAWarning)
+            yield
     finally:
         binding, _current = _current, None
         binding.close()
