@@ -12,6 +12,7 @@ import hashlib
 import shutil
 from pathlib import Path
 
+import duckdb
 import polars as pl
 import pytest
 from hypothesis import given
@@ -22,6 +23,7 @@ from pipelines.ingest.channel_products import attributes, refresh_products
 from pipelines.ledger import new_batch_id
 from pipelines.quality.gates import run_gate
 from pipelines.retract import retract
+from pipelines.warehouse import migrate
 from tests.ingest.conftest import rows
 from tests.ingest.test_fx import HIST
 from tests.ingest.test_sales import CATALOGUE
@@ -442,3 +444,22 @@ def test_attribute_sources_macro_keeps_attributes_with_a_value(wh) -> None:
     assert rows(wh, "SELECT core.attribute_sources('a', NULL, 'c', NULL, NULL, NULL)") == [
         ({"country_of_origin": "a", "category": "c"},)
     ]
+
+
+def test_the_migration_backfills_catalogue_versions(settings, tmp_path: Path) -> None:
+    old = tmp_path / "sql"
+    shutil.copytree(settings.sql_dir, old)
+    (old / "core" / "V090__product_attribute_source.sql").unlink()
+    (old / "audit" / "V091__channel_product_maps.sql").unlink()
+    con = duckdb.connect(str(tmp_path / "old.duckdb"))
+    migrate(con, old)
+    con.execute(
+        "INSERT INTO core.dim_product VALUES ('k', 'GB001', 'W1', NULL, 'Malt', NULL, 'Spirits', '220830', '22', 'GB', "
+        "45.5, 'GBP', 1.25, DATE '2019-12-01', DATE '9999-12-31', TRUE, 'catalogues/GB001/2019-12-01.csv')"
+    )
+    migrate(con, settings.sql_dir)
+    at = "catalogue:catalogues/GB001/2019-12-01.csv"
+    assert rows(con, "SELECT attribute_source FROM core.dim_product") == [
+        (dict.fromkeys(["country_of_origin", "hs_code", "category", "unit_weight_kg", "title"], at),)  # no brand
+    ]
+    con.close()
