@@ -27,6 +27,31 @@ EVENT_TYPE_MODES = {"column", "negative_quantity", "id_prefix"}
 WEIGHT_UNITS = {"g": "0.001", "kg": "1", "lb": "0.45359237"}
 THOUSANDS = {",", ".", " ", "'"}
 EVENT_TYPES = {"order", "cancel", "return", "credit"}
+SECTIONS = {  # the top-level keys a contract may have (a misspelt one is an error, never ignored)
+    "name",
+    "description",
+    "feed",
+    "format",
+    "file_glob",
+    "columns",
+    "defaults",
+    "suppliers",
+    "channel",
+    "csv",
+    "xlsx",
+    "json",
+    "units",
+    "hs_code_format",
+    "timestamp",
+    "event_types",
+    "limits",
+    "derive",
+    "values",
+    "country_format",
+    "exclude",
+    "products",
+    "waiting",
+}
 DERIVE_KINDS = {"template", "position_within", "hash"}
 COUNTRY_FIELDS = {"catalogues": ("country_of_origin",), "sales": ("ship_to_country",), "suppliers": ("country",)}
 
@@ -282,6 +307,8 @@ def load_contract(path: Path) -> Contract:
     except yaml.YAMLError as exc:
         raise ContractError(f"contract {path}: not valid YAML: {exc}") from exc
     _require(isinstance(doc, dict), path, "must be a mapping")
+    unknown_sections = sorted(set(doc) - SECTIONS)
+    _require(not unknown_sections, path, f"unknown sections {unknown_sections}; known: {sorted(SECTIONS)}")
     feed = doc.get("feed")
     _require(feed in FEEDS, path, f"feed must be one of {sorted(FEEDS)}, got {feed!r}")
     fmt = doc.get("format")

@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING
 import typer
 
 if TYPE_CHECKING:
-    from pipelines.contract_check import CheckResult
+    from rich.table import Table
+
+    from pipelines.contract_check import CheckResult, ReasonCount
 
 app = typer.Typer(help="Data contracts (contracts/*.yml): check a sample file against one before loading it.")
 
@@ -65,12 +67,41 @@ def check_command(
     raise typer.Exit(result.exit_code(strict))
 
 
+def _examples_table(title: str, kind: str, counts: list[ReasonCount]) -> Table:
+    """Rows per reason (or exclude rule) with example lines; values shown as plain text."""
+    from rich.table import Column, Table
+    from rich.text import Text
+
+    table = Table(
+        kind,
+        Column("rows", justify="right"),
+        Column("line", justify="right"),
+        "column",
+        "value",
+        title=title,
+        title_justify="left",
+    )
+    for r in counts:
+        for i, ex in enumerate(r.examples):
+            column = ex.column or ""
+            if ex.file_column and ex.file_column != ex.column:
+                column = f"{column} ({ex.file_column})" if column else ex.file_column
+            table.add_row(
+                r.reason if i == 0 else "",
+                f"{r.rows:,}" if i == 0 else "",
+                "" if ex.line is None else str(ex.line),
+                Text(column),
+                Text("(empty)" if ex.value is None else repr(ex.value)),
+            )
+        if r.rows > len(r.examples):
+            table.add_row("", "", "", Text(f"... {r.rows - len(r.examples):,} more", style="dim"), "")
+    return table
+
+
 def _print(result: CheckResult, strict: bool) -> None:
     """The human report; file content is shown as plain text, never as rich markup."""
     from rich.console import Console
     from rich.markup import escape
-    from rich.table import Column, Table
-    from rich.text import Text
 
     console = Console(highlight=False)
     console.print(f"[bold]Contract check[/] {escape(result.file)}")
@@ -92,34 +123,15 @@ def _print(result: CheckResult, strict: bool) -> None:
         counts += [("would load", result.rows_would_load), ("quarantined", result.rows_quarantined)]
         if result.rows_duplicate:
             counts.append(("duplicate", result.rows_duplicate))
+        if result.rows_excluded:
+            counts.append(("excluded", result.rows_excluded))
     for label, n in counts:
         suffix = "  (exact repeats in the file, skipped)" if label == "duplicate" else ""
         console.print(f"  {label:<11} {n:>9,}{suffix}")
+    if result.exclusions:
+        console.print(_examples_table("Excluded by contract rule (counted, not errors)", "rule", result.exclusions))
     if result.reasons:
-        table = Table(
-            "reason",
-            Column("rows", justify="right"),
-            Column("line", justify="right"),
-            "column",
-            "value",
-            title="Would be quarantined",
-            title_justify="left",
-        )
-        for r in result.reasons:
-            for i, ex in enumerate(r.examples):
-                column = ex.column or ""
-                if ex.file_column and ex.file_column != ex.column:
-                    column += f" ({ex.file_column})"
-                table.add_row(
-                    r.reason if i == 0 else "",
-                    f"{r.rows:,}" if i == 0 else "",
-                    "" if ex.line is None else str(ex.line),
-                    Text(column),
-                    Text("(empty)" if ex.value is None else repr(ex.value)),
-                )
-            if r.rows > len(r.examples):
-                table.add_row("", "", "", Text(f"... {r.rows - len(r.examples):,} more", style="dim"), "")
-        console.print(table)
+        console.print(_examples_table("Would be quarantined", "reason", result.reasons))
     for note in result.notes:
         console.print(f"  [dim]note:[/] {escape(note)}")
     name = escape(result.contract)
