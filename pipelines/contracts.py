@@ -484,7 +484,7 @@ def _value_maps(doc: dict, feed: str, path: Path) -> tuple[ValueMap, ...]:
             _require(
                 isinstance(key, str | int)
                 and not isinstance(key, bool)
-                and (value is None or isinstance(value, str | int)),
+                and (value is None or (isinstance(value, str | int) and not isinstance(value, bool))),
                 path,
                 f"{where}: {key!r}: {value!r}: keys and values are text (quote yes/no/on/off: YAML reads booleans)",
             )

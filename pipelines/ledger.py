@@ -13,6 +13,7 @@ ledger is never processed again, whatever its status.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -53,7 +54,8 @@ def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame
     try:
         con.execute(f'INSERT INTO {table} BY NAME SELECT * FROM "{view}"')
     finally:
-        con.unregister(view)
+        with contextlib.suppress(duckdb.TransactionException):  # a failed insert aborted the transaction:
+            con.unregister(view)  # the error that matters is the insert's; the name is unique and dropped later
     return frame.height
 
 

@@ -270,7 +270,9 @@ def _finish_chunk(
     early = rows.filter(pl.col("reason").is_not_null()).with_columns(
         status=pl.lit("quarantined"),
         detail=pl.when(pl.col("reason") == "unknown_country").then(
-            pl.format("'{}' is not an ISO 3166 country (code, or name where the contract says so)", "ship_to_country")
+            pl.format(
+                "'{}' is not an ISO 3166 country (code, or name where the contract says so)", "ship_to_country_text"
+            )
         ),
         quarantine_id=pl.lit(None, pl.Int64),
     )
@@ -365,6 +367,7 @@ def canonical(frame: pl.DataFrame, contract: Contract, channel: str) -> pl.DataF
             pl.when(pl.col("discount").is_null()).then(pl.lit(0).cast(pl.Decimal(18, 4)))
         ),
         currency=pl.col("currency").str.strip_chars().str.to_uppercase(),
+        ship_to_country_text=pl.col("ship_to_country"),
         ship_to_country=pl.col("ship_to_country").str.strip_chars().str.to_uppercase(),
         **{c: pl.col(c).str.strip_chars() for c in ("event_id", "order_id", "line_id", "supplier_id", "supplier_sku")},
         **limit_columns(contract.limits, TEXT_FIELDS["sales"]),
