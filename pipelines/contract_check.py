@@ -88,7 +88,9 @@ class CheckResult:
     rows_would_load: int = 0
     rows_quarantined: int = 0
     rows_duplicate: int = 0
+    rows_excluded: int = 0
     reasons: list[ReasonCount] = field(default_factory=list)
+    exclusions: list[ReasonCount] = field(default_factory=list)  # per exclude rule (reason = the rule's name)
     rejection: Rejection | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -201,6 +203,21 @@ def _examples(contract: Contract, rows: pl.DataFrame) -> list[Example]:
     return out
 
 
+def _exclusions(contract: Contract, excluded: pl.DataFrame, examples: int) -> list[ReasonCount]:
+    """Rows left out per exclude rule (in the contract's order), with the first lines as examples."""
+    out = []
+    for rule in contract.exclude:
+        hit = excluded.filter(pl.col("excluded_by") == rule.rule).sort("line_number") if excluded.height else excluded
+        if hit.height == 0:
+            continue
+        shown = [
+            Example(row["line_number"], None, rule.column, _shown(str(json.loads(row["raw_row"]).get(rule.column))))
+            for row in hit.head(examples).select("line_number", "raw_row").iter_rows(named=True)
+        ]
+        out.append(ReasonCount(rule.rule, hit.height, shown))
+    return out
+
+
 def _shown(value: str) -> str:
     if len(value) <= EXAMPLE_CHARS:
         return value
@@ -292,7 +309,12 @@ def check_file(path: Path, contract: Contract, reference_dir: Path, examples: in
         )
         return result
     frame = batch.frame
-    result.rows_read = frame.height
+    result.rows_excluded = batch.excluded.height
+    result.rows_read = frame.height + result.rows_excluded
+    result.exclusions = _exclusions(contract, batch.excluded, examples)
+    if frame.height == 0 and result.rows_excluded:
+        result.notes.append("every row is excluded by the contract's exclude rules")
+        return result
     if frame.height == 0:
         result.notes.append("the file has a header but no rows")
         return result
@@ -300,7 +322,7 @@ def check_file(path: Path, contract: Contract, reference_dir: Path, examples: in
     bad = rows.filter(pl.col("reason").is_not_null()).sort("line_number")
     result.rows_quarantined = bad.height
     result.rows_duplicate = rows.filter(pl.col("reason").is_null() & pl.col("duplicate")).height
-    result.rows_would_load = result.rows_read - result.rows_quarantined - result.rows_duplicate
+    result.rows_would_load = frame.height - result.rows_quarantined - result.rows_duplicate
     counts = bad.group_by("reason").len().sort(["len", "reason"], descending=[True, False])
     for reason, n in counts.iter_rows():
         first = bad.filter(pl.col("reason") == reason).head(examples)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
+import string
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -27,6 +29,34 @@ FEEDS = {"catalogues", "sales", "suppliers"}
 EVENT_TYPE_MODES = {"column", "negative_quantity", "id_prefix"}
 WEIGHT_UNITS = {"g": "0.001", "kg": "1", "lb": "0.45359237"}
 THOUSANDS = {",", ".", " ", "'"}
+EVENT_TYPES = {"order", "cancel", "return", "credit"}
+SECTIONS = {  # the top-level keys a contract may have (a misspelt one is an error, never ignored)
+    "name",
+    "description",
+    "feed",
+    "format",
+    "file_glob",
+    "columns",
+    "defaults",
+    "suppliers",
+    "channel",
+    "csv",
+    "xlsx",
+    "json",
+    "units",
+    "hs_code_format",
+    "timestamp",
+    "event_types",
+    "limits",
+    "derive",
+    "values",
+    "country_format",
+    "exclude",
+    "products",
+    "waiting",
+}
+DERIVE_KINDS = {"template", "position_within", "hash"}
+COUNTRY_FIELDS = {"catalogues": ("country_of_origin",), "sales": ("ship_to_country",), "suppliers": ("country",)}
 
 CANONICAL_FIELDS: dict[str, tuple[str, ...]] = {
     "catalogues": (
@@ -119,6 +149,52 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class Derivation:
+    """A canonical field built from the row: a template, the row's position in a group, or a hash.
+
+    ``template``: ``"{InvoiceNo}-{line_id}"``; placeholders name a canonical field mapped or
+    derived before this one, or else a file column. ``position_within``: the file columns whose
+    values form the group (1, 2, 3... in file order; no columns: the row's position in the file).
+    ``hash``: the columns whose values are hashed (md5, hex).
+    """
+
+    field: str
+    kind: str
+    template: str = ""
+    columns: tuple[str, ...] = ()
+
+    @property
+    def placeholders(self) -> tuple[str, ...]:
+        """The names a template refers to, in order."""
+        return tuple(name for _, name, _, _ in string.Formatter().parse(self.template) if name)
+
+
+@dataclass(frozen=True)
+class ValueMap:
+    """Landed text -> canonical value for one field (``values``: inline ``map`` and/or a map ``file``).
+
+    ``unmapped``: ``keep`` (the landed value goes on to the rules) or ``null`` (it becomes missing).
+    """
+
+    field: str
+    mapping: dict[str, str | None]
+    unmapped: str = "keep"
+    ignore_case: bool = False
+
+
+@dataclass(frozen=True)
+class ExcludeRule:
+    """Rows whose ``column`` equals one of ``values``, starts with one of ``prefixes`` or matches ``pattern``."""
+
+    rule: str
+    column: str
+    values: tuple[str, ...] = ()
+    prefixes: tuple[str, ...] = ()
+    pattern: str | None = None
+    ignore_case: bool = False
+
+
+@dataclass(frozen=True)
 class Contract:
     """A parsed contract file."""
 
@@ -146,12 +222,27 @@ class Contract:
     timezone: str = "UTC"
     event_types: dict[str, Any] = field(default_factory=dict)
     limits: Limits = field(default_factory=Limits)
+    derive: tuple[Derivation, ...] = ()
+    value_maps: tuple[ValueMap, ...] = ()
+    country_format: str = "code"  # code | name (README, Contracts)
+    exclude: tuple[ExcludeRule, ...] = ()
     products: Products | None = None  # a channel's own product attributes (section products)
 
     @property
     def source_columns(self) -> list[str]:
-        """The file columns the contract maps (in canonical order)."""
-        return list(dict.fromkeys(self.columns.values()))
+        """The file columns the contract reads: mapped ones (in canonical order), then those rules name."""
+        named = [c for d in self.derive for c in (*d.columns, *self.file_placeholders(d))]
+        named += [r.column for r in self.exclude]
+        return list(dict.fromkeys([*self.columns.values(), *named]))
+
+    def file_placeholders(self, derivation: Derivation) -> list[str]:
+        """The placeholders of a template that name file columns (not canonical fields defined before it)."""
+        before = set(self.columns)
+        for d in self.derive:
+            if d is derivation:
+                break
+            before.add(d.field)
+        return [name for name in derivation.placeholders if name not in before]
 
     @property
     def weight_factor(self) -> str:
@@ -420,6 +511,8 @@ def load_contract(path: Path) -> Contract:
     except yaml.YAMLError as exc:
         raise ContractError(f"contract {path}: not valid YAML: {exc}") from exc
     _require(isinstance(doc, dict), path, "must be a mapping")
+    unknown_sections = sorted(set(doc) - SECTIONS)
+    _require(not unknown_sections, path, f"unknown sections {unknown_sections}; known: {sorted(SECTIONS)}")
     feed = doc.get("feed")
     _require(feed in FEEDS, path, f"feed must be one of {sorted(FEEDS)}, got {feed!r}")
     fmt = doc.get("format")
@@ -430,8 +523,10 @@ def load_contract(path: Path) -> Contract:
     known = set(CANONICAL_FIELDS[feed])
     unknown = (set(columns) | set(defaults)) - known
     _require(not unknown, path, f"unknown canonical fields {sorted(unknown)}; known: {sorted(known)}")
-    missing = [f for f in REQUIRED_FIELDS[feed] if f not in columns and f not in defaults]
-    _require(not missing, path, f"required fields neither mapped nor defaulted: {missing}")
+    derive = _derive(doc, feed, path, columns, defaults)
+    derived = {d.field for d in derive}
+    missing = [f for f in REQUIRED_FIELDS[feed] if f not in columns and f not in defaults and f not in derived]
+    _require(not missing, path, f"required fields neither mapped, derived nor defaulted: {missing}")
     csv = doc.get("csv") or {}
     encoding = str(csv.get("encoding", "utf-8")).lower().replace("_", "-")
     encoding = {"utf8": "utf-8", "latin1": "latin-1", "iso-8859-1": "latin-1"}.get(encoding, encoding)
@@ -459,12 +554,25 @@ def load_contract(path: Path) -> Contract:
             _require(isinstance(event_types.get("values"), dict), path, "event_types.values needed")
         if mode == "negative_quantity":
             _require(
-                event_types.get("negative_as") in {"cancel", "return"},
+                event_types.get("negative_as") in EVENT_TYPES - {"order"},
                 path,
-                "event_types.negative_as must be cancel or return",
+                "event_types.negative_as must be cancel, return or credit",
             )
         if mode == "id_prefix":
             _require(isinstance(event_types.get("prefixes"), dict), path, "event_types.prefixes needed")
+            _require(
+                event_types.get("default") in {None, *EVENT_TYPES},
+                path,
+                f"event_types.default (ids with no listed prefix) must be one of {sorted(EVENT_TYPES)}",
+            )
+            prefixed = event_types.get("column", "event_id")
+            _require(
+                prefixed in CANONICAL_FIELDS["sales"] and (prefixed in columns or prefixed in derived),
+                path,
+                "event_types.column must be a canonical field the contract maps or derives (default event_id)",
+            )
+        kinds = {*(event_types.get("values") or {}).values(), *(event_types.get("prefixes") or {}).values()}
+        _require(kinds <= EVENT_TYPES, path, f"event types must be among {sorted(EVENT_TYPES)}, got {sorted(kinds)}")
         _require(bool(ts.get("format")), path, "timestamp.format needed (or 'native')")
     json_opts = doc.get("json") or {}
     return Contract(
@@ -492,8 +600,169 @@ def load_contract(path: Path) -> Contract:
         timezone=str(ts.get("timezone", "UTC")),
         event_types=event_types,
         limits=_limits(doc, feed, path),
+        derive=derive,
+        value_maps=_value_maps(doc, feed, path),
+        country_format=_country_format(doc, path),
+        exclude=_exclude(doc, path),
         products=_products(doc, path),
     )
+
+
+def _derive(doc: dict, feed: str, path: Path, columns: dict, defaults: dict) -> tuple[Derivation, ...]:
+    """The ``derive`` section: canonical field -> {template | position_within | hash}, applied in order."""
+    raw = doc.get("derive") or {}
+    _require(isinstance(raw, dict), path, "derive must map canonical field -> {template|position_within|hash: ...}")
+    out: list[Derivation] = []
+    for name, spec in raw.items():
+        where = f"derive.{name}"
+        _require(name in CANONICAL_FIELDS[feed], path, f"{where}: not a canonical {feed} field")
+        _require(name not in columns, path, f"{where}: the field is mapped in columns too; keep one")
+        _require(name not in defaults, path, f"{where}: the field has a default too; keep one")
+        _require(
+            isinstance(spec, dict) and len(spec) == 1 and set(spec) <= DERIVE_KINDS,
+            path,
+            f"{where}: give exactly one of {sorted(DERIVE_KINDS)}",
+        )
+        kind, value = next(iter(spec.items()))
+        if kind == "template":
+            _require(isinstance(value, str) and value != "", path, f"{where}.template must be text")
+            try:
+                parts = list(string.Formatter().parse(value))
+            except ValueError as exc:
+                raise ContractError(f"contract {path}: {where}.template: {exc}") from exc
+            _require(
+                all(not fmt and not conv for _text, name_, fmt, conv in parts if name_ is not None),
+                path,
+                f"{where}.template: placeholders are plain names, e.g. {{InvoiceNo}}",
+            )
+            _require(any(n for _, n, _, _ in parts), path, f"{where}.template names no column")
+            out.append(Derivation(name, kind, template=value))
+        else:
+            cols = [value] if isinstance(value, str) else value
+            _require(
+                isinstance(cols, list) and all(isinstance(c, str) and c for c in cols),
+                path,
+                f"{where}.{kind} must be a list of file columns",
+            )
+            _require(kind == "position_within" or bool(cols), path, f"{where}.hash needs at least one column")
+            out.append(Derivation(name, kind, columns=tuple(cols)))
+    return tuple(out)
+
+
+def _map_file(path: Path, name: str, where: str) -> dict[str, str | None]:
+    """A shared value-map file next to the contracts (YAML mapping, or CSV with columns from,to)."""
+    contracts_dir = path.parent.parent
+    target = (contracts_dir / name).resolve()
+    _require(target.is_relative_to(contracts_dir.resolve()), path, f"{where}: {name} leaves the contracts folder")
+    _require(target.is_file(), path, f"{where}: map file {name} not found under {contracts_dir}")
+    if target.suffix == ".csv":
+        frame = pl.read_csv(target, infer_schema=False, null_values=[])
+        _require({"from", "to"} <= set(frame.columns), path, f"{where}: {name} needs columns from,to")
+        return {k: (v if v != "" else None) for k, v in zip(frame["from"], frame["to"], strict=True)}
+    try:
+        mapping = yaml.safe_load(target.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ContractError(f"contract {path}: {where}: {name} is not valid YAML: {exc}") from exc
+    _require(isinstance(mapping, dict), path, f"{where}: {name} must be a mapping from -> to")
+    return mapping
+
+
+def _value_maps(doc: dict, feed: str, path: Path) -> tuple[ValueMap, ...]:
+    """The ``values`` section: canonical field -> {map, file, unmapped, ignore_case}."""
+    raw = doc.get("values") or {}
+    _require(isinstance(raw, dict), path, "values must map canonical field -> {map: ..., file: ...}")
+    out = []
+    for name, spec in raw.items():
+        where = f"values.{name}"
+        _require(name in CANONICAL_FIELDS[feed], path, f"{where}: not a canonical {feed} field")
+        _require(isinstance(spec, dict), path, f"{where} must be a mapping with map and/or file")
+        unknown = set(spec) - {"map", "file", "unmapped", "ignore_case"}
+        _require(not unknown, path, f"{where}: unknown keys {sorted(unknown)}")
+        mapping: dict[Any, Any] = {}
+        if "file" in spec:
+            mapping.update(_map_file(path, str(spec["file"]), where))
+        inline = spec.get("map") or {}
+        _require(isinstance(inline, dict), path, f"{where}.map must be a mapping from -> to")
+        mapping.update(inline)
+        _require(bool(mapping), path, f"{where}: an empty map")
+        for key, value in mapping.items():
+            _require(
+                isinstance(key, str | int)
+                and not isinstance(key, bool)
+                and (value is None or (isinstance(value, str | int) and not isinstance(value, bool))),
+                path,
+                f"{where}: {key!r}: {value!r}: keys and values are text (quote yes/no/on/off: YAML reads booleans)",
+            )
+        unmapped = str(spec.get("unmapped", "keep"))
+        _require(unmapped in {"keep", "null"}, path, f"{where}.unmapped must be keep or null")
+        ignore_case = spec.get("ignore_case", False) is True
+        fold = str.casefold if ignore_case else str
+        out.append(
+            ValueMap(
+                name,
+                {fold(str(k).strip()): (None if v is None else str(v)) for k, v in mapping.items()},
+                unmapped,
+                ignore_case,
+            )
+        )
+    return tuple(out)
+
+
+def _country_format(doc: dict, path: Path) -> str:
+    value = str(doc.get("country_format", "code"))
+    _require(value in {"code", "name"}, path, "country_format must be code (ISO alpha-2) or name (English names)")
+    return value
+
+
+def _exclude(doc: dict, path: Path) -> tuple[ExcludeRule, ...]:
+    """The ``exclude`` section: rules that leave non-merchandise rows out (counted, never errors)."""
+    raw = doc.get("exclude") or []
+    _require(isinstance(raw, list), path, "exclude must be a list of rules")
+    out = []
+    for i, spec in enumerate(raw):
+        where = f"exclude[{i}]"
+        _require(isinstance(spec, dict), path, f"{where} must be a mapping")
+        unknown = set(spec) - {"rule", "column", "values", "prefixes", "pattern", "ignore_case"}
+        _require(not unknown, path, f"{where}: unknown keys {sorted(unknown)}")
+        rule = spec.get("rule")
+        _require(
+            isinstance(rule, str) and re.fullmatch(r"[a-z][a-z0-9_]{0,62}", rule) is not None,
+            path,
+            f"{where}.rule: a name in lower case (letters, digits, _)",
+        )
+        _require(isinstance(spec.get("column"), str) and spec["column"] != "", path, f"{where}.column: a file column")
+        kinds = [k for k in ("values", "prefixes", "pattern") if k in spec]
+        _require(len(kinds) == 1, path, f"{where}: give exactly one of values, prefixes, pattern")
+        texts: tuple[str, ...] = ()
+        pattern = None
+        if kinds[0] == "pattern":
+            pattern = str(spec["pattern"])
+            try:
+                pl.Series([""]).str.contains(pattern)
+            except pl.exceptions.PolarsError as exc:
+                raise ContractError(f"contract {path}: {where}.pattern is not a valid pattern: {exc}") from exc
+        else:
+            items = spec[kinds[0]]
+            _require(
+                isinstance(items, list)
+                and items
+                and all(isinstance(v, str | int) and not isinstance(v, bool) for v in items),
+                path,
+                f"{where}.{kinds[0]}: a list of texts (quote yes/no/on/off)",
+            )
+            texts = tuple(str(v) for v in items)
+        _require(rule not in {r.rule for r in out}, path, f"{where}: rule {rule!r} listed twice")
+        out.append(
+            ExcludeRule(
+                rule,
+                spec["column"],
+                values=texts if kinds[0] == "values" else (),
+                prefixes=texts if kinds[0] == "prefixes" else (),
+                pattern=pattern,
+                ignore_case=spec.get("ignore_case", False) is True,
+            )
+        )
+    return tuple(out)
 
 
 def load_contracts(contracts_dir: Path, feed: str) -> list[Contract]:

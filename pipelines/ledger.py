@@ -1,7 +1,7 @@
 """The load ledger and quarantine, shared by every feed.
 
 Each landed file gets one ``audit.load_ledger`` row keyed by (sha256, path) whose counts balance
-(read = loaded + quarantined + duplicate; the table enforces it); bad rows go to
+(read = loaded + quarantined + duplicate + excluded; the table enforces it); bad rows go to
 ``audit.quarantine`` with file, line, column and reason code. Frames reach DuckDB as Arrow.
 
 Statuses: ``loaded`` and ``rejected`` (the content was processed), ``duplicate`` (the same bytes
@@ -13,6 +13,7 @@ ledger is never processed again, whatever its status.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -53,7 +54,8 @@ def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame
     try:
         con.execute(f'INSERT INTO {table} BY NAME SELECT * FROM "{view}"')
     finally:
-        con.unregister(view)
+        with contextlib.suppress(duckdb.TransactionException):  # a failed insert aborted the transaction:
+            con.unregister(view)  # the error that matters is the insert's; the name is unique and dropped later
     return frame.height
 
 
@@ -144,6 +146,7 @@ class FileOutcome:
     rows_loaded: int = 0
     rows_quarantined: int = 0
     rows_duplicate: int = 0
+    rows_excluded: int = 0
     message: str | None = None
     bytes: int | None = None
 
@@ -191,6 +194,29 @@ def await_original(
         _AWAITING.setdefault((id(con), batch_id), []).extend((*c, summary) for c in copies)
 
 
+def record_exclusions(con: duckdb.DuckDBPyConnection, excluded: pl.DataFrame, feed: str, batch_id: str) -> None:
+    """Rows left out by contract rules (``excluded_by``), per file and rule, into ``audit.load_exclusions``."""
+    if excluded.height == 0:
+        return
+    per_rule = excluded.group_by("sha256", "source_file", "source", "excluded_by").agg(
+        rows=pl.len(), first_line=pl.col("line_number").min()
+    )
+    insert_frame(
+        con,
+        "audit.load_exclusions",
+        per_rule.select(
+            "sha256",
+            path="source_file",
+            feed=pl.lit(feed),
+            source="source",
+            rule="excluded_by",
+            rows="rows",
+            first_line="first_line",
+            batch_id=pl.lit(batch_id),
+        ),
+    )
+
+
 def record_amounts(con: duckdb.DuckDBPyConnection, amounts: pl.DataFrame) -> None:
     """Per file and currency money sums: sha256, currency, amount_read/loaded/quarantined/duplicate."""
     insert_frame(con, "audit.load_ledger_amounts", amounts)
@@ -218,6 +244,7 @@ class FeedSummary:
     rows_loaded: int = 0
     rows_quarantined: int = 0
     rows_duplicate: int = 0
+    rows_excluded: int = 0
     eur_loaded: Decimal | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -228,6 +255,7 @@ class FeedSummary:
         self.rows_loaded += outcome.rows_loaded
         self.rows_quarantined += outcome.rows_quarantined
         self.rows_duplicate += outcome.rows_duplicate
+        self.rows_excluded += outcome.rows_excluded
 
     def to_dict(self) -> dict[str, object]:
         """JSON-serialisable (money as a string, exact)."""
@@ -275,5 +303,6 @@ def forget_rejected(con: duckdb.DuckDBPyConnection, path: str) -> list[str]:
         [shas, path],
     )
     con.execute("DELETE FROM audit.load_ledger WHERE path = ?", [path])
+    con.execute("DELETE FROM audit.load_exclusions WHERE path = ?", [path])
     con.execute("DELETE FROM audit.file_checksum WHERE path = ?", [path])
     return shas

@@ -24,6 +24,7 @@ from pathlib import Path
 import polars as pl
 import pyarrow as pa
 
+from pipelines.contract_rows import derived_columns, derived_name, excluded_by, map_values, text
 from pipelines.contracts import Contract, ContractError
 
 LINE = "line_number"
@@ -312,8 +313,12 @@ def read_landed(path: Path, contract: Contract, name: str | None = None) -> pl.D
 
 
 def _mapped(frame: pl.DataFrame, contract: Contract, name: str) -> pl.DataFrame:
+    """File columns -> canonical text columns (mapped, derived, defaulted, value-mapped) + lineage."""
     present = set(frame.columns)
-    missing = [f"{src} ({field})" for field, src in contract.columns.items() if src not in present]
+    needed = {src: f"{src} ({field})" for field, src in contract.columns.items()}
+    for col in contract.source_columns:
+        needed.setdefault(col, f"{col} (named by a derive or exclude rule)")
+    missing = [what for col, what in needed.items() if col not in present]
     if missing:
         header = sorted(present - {LINE})
         raise RejectedFile(
@@ -321,19 +326,19 @@ def _mapped(frame: pl.DataFrame, contract: Contract, name: str) -> pl.DataFrame:
             f"{contract.name} not found; the file has {header}; rule: columns",
             1,
         )
-    frame = _as_text(frame)
+    frame = derived_columns(_as_text(frame), contract)
     sources = contract.source_columns
     raw = pl.struct([pl.col(s) for s in sources]).struct.json_encode().alias(RAW)
-    blank = {src: pl.col(src).str.strip_chars() == "" for src in sources}
-    mapped = [  # blank cells are missing values in every format
-        pl.when(blank[src]).then(None).otherwise(pl.col(src)).alias(field) for field, src in contract.columns.items()
-    ]
+    mapped = [text(src).alias(field) for field, src in contract.columns.items()]  # blank cells: missing
+    derived = [pl.col(derived_name(d.field)).alias(d.field) for d in contract.derive]
     defaults = [
         pl.lit(value, dtype=pl.String).alias(field)
         for field, value in contract.defaults.items()
         if field not in contract.columns
     ]
-    return frame.select(pl.col(LINE).cast(pl.Int64), *mapped, *defaults, raw)
+    extra = [excluded_by(contract)] if contract.exclude else []
+    out = frame.select(pl.col(LINE).cast(pl.Int64), *mapped, *derived, *defaults, raw, *extra)
+    return map_values(out, contract)
 
 
 # How each declared thousands separator may be written (a space also as a no-break space).

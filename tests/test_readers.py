@@ -85,7 +85,7 @@ def test_bad_encoding_names_the_line(tmp_path: Path) -> None:
 
 
 def test_contract_errors_name_the_field(tmp_path: Path) -> None:
-    with pytest.raises(ContractError, match="required fields neither mapped nor defaulted"):
+    with pytest.raises(ContractError, match="required fields neither mapped, derived nor defaulted"):
         load_contract(write_contract(tmp_path, defaults={}))
     with pytest.raises(ContractError, match="units.weight"):
         load_contract(write_contract(tmp_path, units={"weight": "stone"}))

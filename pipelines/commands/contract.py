@@ -9,9 +9,14 @@ from typing import TYPE_CHECKING
 import typer
 
 if TYPE_CHECKING:
-    from pipelines.contract_check import CheckResult
+    from rich.table import Table
 
-app = typer.Typer(help="Data contracts (contracts/*.yml): check a sample file against one before loading it.")
+    from pipelines.contract_check import CheckResult, ReasonCount
+    from pipelines.contract_init import Draft
+
+app = typer.Typer(
+    help="Data contracts (contracts/*.yml): draft one from a sample file (init), check a sample against one (check)."
+)
 
 
 @app.command("check")
@@ -65,12 +70,146 @@ def check_command(
     raise typer.Exit(result.exit_code(strict))
 
 
+def _examples_table(title: str, kind: str, counts: list[ReasonCount]) -> Table:
+    """Rows per reason (or exclude rule) with example lines; values shown as plain text."""
+    from rich.table import Column, Table
+    from rich.text import Text
+
+    table = Table(
+        kind,
+        Column("rows", justify="right"),
+        Column("line", justify="right"),
+        "column",
+        "value",
+        title=title,
+        title_justify="left",
+    )
+    for r in counts:
+        for i, ex in enumerate(r.examples):
+            column = ex.column or ""
+            if ex.file_column and ex.file_column != ex.column:
+                column = f"{column} ({ex.file_column})" if column else ex.file_column
+            table.add_row(
+                r.reason if i == 0 else "",
+                f"{r.rows:,}" if i == 0 else "",
+                "" if ex.line is None else str(ex.line),
+                Text(column),
+                Text("(empty)" if ex.value is None else repr(ex.value)),
+            )
+        if r.rows > len(r.examples):
+            table.add_row("", "", "", Text(f"... {r.rows - len(r.examples):,} more", style="dim"), "")
+    return table
+
+
+@app.command("init")
+def init_command(
+    file: Path = typer.Argument(
+        ..., exists=True, dir_okay=False, readable=True, help="A sample file in the new layout (a real export)."
+    ),
+    feed: str | None = typer.Option(
+        None, "--feed", help="sales or catalogues; guessed from a path under sales/CHANNEL/ or catalogues/SUPPLIER/."
+    ),
+    channel: str | None = typer.Option(None, "--channel", help="Sales: the channel name (its landing folder)."),
+    supplier: str | None = typer.Option(
+        None, "--supplier", help="Catalogues: the supplier id sending this layout; sales: defaults.supplier_id."
+    ),
+    currency: str | None = typer.Option(None, "--currency", help="defaults.currency when the file has no currency."),
+    name: str | None = typer.Option(None, "--name", help="The contract name (default: the --output file stem)."),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", dir_okay=False, help="Write the draft here (default: print it to stdout)."
+    ),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing --output file."),
+) -> None:
+    """Draft a contract from a sample file: detected layout, columns mapped by name, TODOs for the rest.
+
+    Detected: the format (csv, jsonl, json, xlsx, parquet), for text files the encoding (BOM ->
+    utf-8-sig, valid UTF-8 -> utf-8, else cp1252 or latin-1) and the CSV delimiter, the decimal
+    mark and thousands separator, for sales the timestamp format (day/month ambiguity is noted) and
+    whether it carries an offset. Columns are mapped to the canonical fields by name (InvoiceNo ->
+    order_id, StockCode -> supplier_sku, Preis -> unit_price, ...); the file's other columns, the
+    fields no column matched, and the choices to review are YAML comments marked TODO, with
+    suggestions: derived ids (derive:), country names (country_format: name), how cancellations
+    and credit notes are marked (event_types), fee lines to exclude (exclude:).
+
+    The YAML goes to stdout (or --output; an existing file is kept unless --force); a summary to
+    stderr says what was detected, the TODOs, and whether the draft already loads as a contract.
+    Nothing is read but the sample; nothing is loaded.
+
+    Examples:
+
+      xborder contract init landing/sales/online_retail/2010-12-01/orders.csv --supplier ONLINE_RETAIL --currency GBP
+
+      xborder contract init export.csv --feed sales --channel online_retail -o contracts/channels/online_retail.yml
+
+      xborder contract init landing/catalogues/AT001/2020-01-01.csv -o contracts/catalogues/at_csv_semicolon.yml
+
+    then review the TODOs and check the sample against the draft:
+
+      xborder contract check export.csv --contract contracts/channels/online_retail.yml
+    """
+    from pipelines.contract_init import INIT_FEEDS, draft_contract
+    from pipelines.contracts import ContractError
+
+    if feed is not None and feed not in INIT_FEEDS:
+        raise typer.BadParameter(f"{feed!r}: one of {', '.join(INIT_FEEDS)}", param_hint="--feed")
+    if output is not None and output.exists() and not force:
+        raise typer.BadParameter(f"{output} exists; --force overwrites it", param_hint="--output")
+    if name is None and output is not None:
+        name = output.stem
+    try:
+        draft = draft_contract(file, feed, channel, supplier, name, currency)
+    except ContractError as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from exc
+    if output is None:
+        typer.echo(draft.text, nl=False)
+    else:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(draft.text, encoding="utf-8")
+    _init_summary(draft, output)
+
+
+def _init_summary(draft: Draft, output: Path | None) -> None:
+    """What was detected, the TODOs, and whether the draft loads (stderr; stdout holds the YAML)."""
+    import tempfile
+
+    from pipelines.contracts import ContractError, load_contract
+
+    def say(text: str) -> None:
+        typer.echo(text, err=True)
+
+    layout = [f"format {draft.format}"]
+    if draft.encoding:
+        layout.append(f"encoding {draft.encoding}")
+    if draft.delimiter:
+        layout.append(f"delimiter {draft.delimiter!r}")
+    layout.append(f"decimal {draft.decimal!r}" + (f", thousands {draft.thousands!r}" if draft.thousands else ""))
+    if draft.timestamp:
+        layout.append(f"timestamps {draft.timestamp.format}" + (" with offset" if draft.timestamp.offset else ""))
+    say(f"Drafted contract {draft.name} (feed {draft.feed}): {', '.join(layout)}")
+    total = len(draft.columns) + len(draft.unmatched)
+    mapped = f"  columns: {len(draft.columns)} of {total} mapped by name"
+    say(mapped + (f"; derived: {', '.join(draft.derive)}" if draft.derive else ""))
+    if draft.todos:
+        say(f"  {len(draft.todos)} TODO(s) to review: {', '.join(draft.todos)}")
+    if draft.missing:
+        say(f"  not detected (set them before it loads): {', '.join(draft.missing)}")
+    with tempfile.TemporaryDirectory() as tmp:
+        probe = Path(tmp) / f"{draft.name}.yml"
+        probe.write_text(draft.text, encoding="utf-8")
+        try:
+            load_contract(probe)
+            loads = "the draft loads as a contract"
+        except ContractError as exc:
+            loads = "the draft does not load yet: " + str(exc).replace(str(probe), "draft")
+    where = f"written to {output}" if output else "YAML on stdout"
+    say(f"  {where}; {loads}")
+
+
 def _print(result: CheckResult, strict: bool) -> None:
     """The human report; file content is shown as plain text, never as rich markup."""
     from rich.console import Console
     from rich.markup import escape
-    from rich.table import Column, Table
-    from rich.text import Text
 
     console = Console(highlight=False)
     console.print(f"[bold]Contract check[/] {escape(result.file)}")
@@ -92,34 +231,15 @@ def _print(result: CheckResult, strict: bool) -> None:
         counts += [("would load", result.rows_would_load), ("quarantined", result.rows_quarantined)]
         if result.rows_duplicate:
             counts.append(("duplicate", result.rows_duplicate))
+        if result.rows_excluded:
+            counts.append(("excluded", result.rows_excluded))
     for label, n in counts:
         suffix = "  (exact repeats in the file, skipped)" if label == "duplicate" else ""
         console.print(f"  {label:<11} {n:>9,}{suffix}")
+    if result.exclusions:
+        console.print(_examples_table("Excluded by contract rule (counted, not errors)", "rule", result.exclusions))
     if result.reasons:
-        table = Table(
-            "reason",
-            Column("rows", justify="right"),
-            Column("line", justify="right"),
-            "column",
-            "value",
-            title="Would be quarantined",
-            title_justify="left",
-        )
-        for r in result.reasons:
-            for i, ex in enumerate(r.examples):
-                column = ex.column or ""
-                if ex.file_column and ex.file_column != ex.column:
-                    column += f" ({ex.file_column})"
-                table.add_row(
-                    r.reason if i == 0 else "",
-                    f"{r.rows:,}" if i == 0 else "",
-                    "" if ex.line is None else str(ex.line),
-                    Text(column),
-                    Text("(empty)" if ex.value is None else repr(ex.value)),
-                )
-            if r.rows > len(r.examples):
-                table.add_row("", "", "", Text(f"... {r.rows - len(r.examples):,} more", style="dim"), "")
-        console.print(table)
+        console.print(_examples_table("Would be quarantined", "reason", result.reasons))
     for note in result.notes:
         console.print(f"  [dim]note:[/] {escape(note)}")
     name = escape(result.contract)

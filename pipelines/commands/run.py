@@ -146,11 +146,12 @@ def show(console: Console, result: RunResult, landing: object) -> None:
 
 
 def loaded_table(summaries: list) -> object:
-    """A rich table of ``FeedSummary`` rows: files, rows, quarantined, duplicates, EUR loaded."""
+    """A rich table of ``FeedSummary`` rows: files, rows, quarantined, duplicates, excluded, EUR loaded."""
     from rich.table import Table
 
     table = Table(title="Loaded", title_justify="left")
-    for col in ("feed", "files", "rejected", "rows read", "loaded", "quarantined", "duplicate", "EUR loaded"):
+    columns = ("feed", "files", "rejected", "rows read", "loaded", "quarantined", "duplicate", "excluded", "EUR loaded")
+    for col in columns:
         table.add_column(col, justify="left" if col == "feed" else "right")
     for s in summaries:
         table.add_row(
@@ -161,6 +162,7 @@ def loaded_table(summaries: list) -> object:
             f"{s.rows_loaded:,}",
             f"{s.rows_quarantined:,}",
             f"{s.rows_duplicate:,}",
+            f"{s.rows_excluded:,}",
             "" if s.eur_loaded is None else f"{s.eur_loaded:,.2f}",
         )
     return table

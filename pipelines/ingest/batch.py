@@ -19,9 +19,10 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from pipelines.contract_rows import EXCLUDED
 from pipelines.contracts import Contract
 from pipelines.landing import escape_key, escapes, name_in_root, relative
-from pipelines.ledger import FeedSummary, FileOutcome, known_files, quarantine, record_files
+from pipelines.ledger import FeedSummary, FileOutcome, known_files, quarantine, record_exclusions, record_files
 from pipelines.readers import RejectedFile, one_line, read_landed
 
 READ_THREADS = min(8, os.cpu_count() or 2)  # files read at once
@@ -46,6 +47,7 @@ class Batch:
     files: dict[str, FileOutcome]  # sha256 -> outcome (counts filled in by the feed)
     rejected: list[FileOutcome] = field(default_factory=list)
     rejections: list[dict[str, object]] = field(default_factory=list)  # quarantine rows
+    excluded: pl.DataFrame = field(default_factory=pl.DataFrame)  # rows a contract rule left out (excluded_by)
 
 
 def _data_lines(path: Path, contract: Contract | None) -> int:
@@ -122,12 +124,14 @@ def drop_file(batch: Batch, sha: str, message: str, reason: str, line: int | Non
     """Reject a file that was read: its rows leave the batch, all counted as read and quarantined."""
     outcome = batch.files.pop(sha)
     outcome.status, outcome.message = "rejected", message
-    outcome.rows_loaded = outcome.rows_duplicate = 0
+    outcome.rows_loaded = outcome.rows_duplicate = outcome.rows_excluded = 0
     outcome.rows_quarantined = outcome.rows_read
     batch.rejected.append(outcome)
     batch.rejections.append(_rejection(outcome, line, reason))
     if "sha256" in batch.frame.columns:
         batch.frame = batch.frame.filter(pl.col("sha256") != sha)
+    if "sha256" in batch.excluded.columns:
+        batch.excluded = batch.excluded.filter(pl.col("sha256") != sha)
 
 
 def load_error_message(name: str, exc: BaseException) -> str:
@@ -211,6 +215,9 @@ def read_batch(
         frames.append(frame.with_columns(sha256=pl.lit(sha), source_file=pl.lit(rel), source=pl.lit(source)))
     if frames:
         batch.frame = pl.concat(frames, how="diagonal")
+    if EXCLUDED in batch.frame.columns:  # rows a contract rule leaves out: counted, never checked
+        batch.excluded = batch.frame.filter(pl.col(EXCLUDED).is_not_null())
+        batch.frame = batch.frame.filter(pl.col(EXCLUDED).is_null()).drop(EXCLUDED)
     return batch
 
 
@@ -251,11 +258,13 @@ def fill_counts(
         return dict(zip(grouped["sha256"], grouped["len"], strict=True))
 
     n_loaded, n_quarantined, n_duplicate = counts(loaded), counts(quarantined), counts(duplicate)
+    n_excluded = counts(batch.excluded)
     outcomes = []
     for sha, outcome in batch.files.items():
         outcome.rows_loaded = n_loaded.get(sha, 0)
         outcome.rows_quarantined = n_quarantined.get(sha, 0)
         outcome.rows_duplicate = n_duplicate.get(sha, 0)
+        outcome.rows_excluded = n_excluded.get(sha, 0)
         outcomes.append(outcome)  # rows_read was counted on reading: the ledger CHECK proves the split
     return outcomes + batch.rejected
 
@@ -299,6 +308,7 @@ def finish(
         counted = pl.concat([quarantined.select("sha256"), extra_quarantined.select("sha256")])
     outcomes = fill_counts(batch, loaded, counted, duplicate)
     record_files(con, outcomes, batch_id)
+    record_exclusions(con, batch.excluded, feed, batch_id)
     for outcome in outcomes:
         summary.add(outcome)
     return outcomes

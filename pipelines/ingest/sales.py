@@ -198,7 +198,8 @@ def _attempt(con, settings, batch_id, channel, contract, files, summary) -> Base
     except LOAD_ERRORS as exc:
         con.unregister("batch_events")  # after the rollback (the failed load left it registered)
         return exc
-    for counter in ("files", "files_rejected", "rows_read", "rows_loaded", "rows_quarantined", "rows_duplicate"):
+    counters = ("files", "files_rejected", "rows_read", "rows_loaded", "rows_quarantined", "rows_duplicate")
+    for counter in (*counters, "rows_excluded"):
         setattr(summary, counter, getattr(summary, counter) + getattr(part, counter))
     summary.notes += part.notes
     return None
@@ -230,7 +231,9 @@ def _load_chunk(
     summary: FeedSummary,
 ) -> None:
     batch = read_batch([(p, sha, channel, contract) for p, sha in files], settings.landing_dir, "sales")
+    excluded = _excluded_amounts(batch, contract, channel)
     if batch.frame.height == 0:
+        record_amounts(con, _amounts(excluded))
         finish(con, batch, "sales", batch_id, summary, pl.DataFrame(), pl.DataFrame(), pl.DataFrame())
         return
     countries = con.sql("SELECT country_code FROM core.dim_country").pl()["country_code"]
@@ -245,16 +248,34 @@ def _load_chunk(
     con.execute((settings.sql_dir / LOAD_SQL).read_text(encoding="utf-8"))
     con.unregister("batch_events")
     decided = con.sql("SELECT * FROM dispositions").pl()
-    _finish_chunk(con, batch, batch_id, summary, rows, decided)
+    _finish_chunk(con, batch, batch_id, summary, rows, decided, excluded)
+
+
+def _excluded_amounts(batch: Batch, contract: Contract, channel: str) -> pl.DataFrame:
+    """The rows contract rules left out, valued as landed (for audit.load_ledger_amounts)."""
+    if batch.excluded.height == 0:
+        return pl.DataFrame()
+    valued = canonical(batch.excluded, contract, channel)
+    return valued.select("sha256", "amount", "currency", status=pl.lit("excluded"))
 
 
 def _finish_chunk(
-    con, batch: Batch, batch_id: str, summary: FeedSummary, rows: pl.DataFrame, decided: pl.DataFrame
+    con,
+    batch: Batch,
+    batch_id: str,
+    summary: FeedSummary,
+    rows: pl.DataFrame,
+    decided: pl.DataFrame,
+    excluded: pl.DataFrame,
 ) -> None:
     keys = ["sha256", "line_number"]
     early = rows.filter(pl.col("reason").is_not_null()).with_columns(
         status=pl.lit("quarantined"),
-        detail=pl.lit(None, dtype=pl.String),
+        detail=pl.when(pl.col("reason") == "unknown_country").then(
+            pl.format(
+                "'{}' is not an ISO 3166 country (code, or name where the contract says so)", "ship_to_country_text"
+            )
+        ),
         quarantine_id=pl.lit(None, pl.Int64),
     )
     late = decided.join(rows.select(*keys, "source_file", "source", "raw_row", "amount", "currency"), on=keys)
@@ -282,7 +303,10 @@ def _finish_chunk(
         )
         con.execute("INSERT INTO audit.quarantine BY NAME SELECT * FROM _orphans")
         con.unregister("_orphans")
-    record_amounts(con, _amounts(allrows))
+    money = [allrows.select("sha256", "amount", "currency", "status")]
+    record_amounts(
+        con, _amounts(pl.concat([*money, excluded], how="vertical_relaxed") if excluded.height else money[0])
+    )
     finish(
         con,
         batch,
@@ -326,10 +350,11 @@ def canonical(frame: pl.DataFrame, contract: Contract, channel: str) -> pl.DataF
     elif mode == "negative_quantity":
         kind = pl.when(qty < 0).then(pl.lit(contract.event_types["negative_as"])).otherwise(pl.lit("order"))
         qty = qty.abs()
-    else:
-        kind = pl.lit(None, dtype=pl.String)
-        for prefix, value in contract.event_types["prefixes"].items():
-            kind = pl.when(pl.col("event_id").str.starts_with(prefix)).then(pl.lit(value)).otherwise(kind)
+    else:  # id_prefix: the longest listed prefix of the id wins; ids with none get the default (if any)
+        kind = pl.lit(contract.event_types.get("default"), dtype=pl.String)
+        prefixed = pl.col(contract.event_types.get("column", "event_id")).str.strip_chars()
+        for prefix, value in sorted(contract.event_types["prefixes"].items(), key=lambda p: len(str(p[0]))):
+            kind = pl.when(prefixed.str.starts_with(str(prefix))).then(pl.lit(value)).otherwise(kind)
     return frame.with_columns(
         channel=pl.lit(channel),
         event_type=kind,
@@ -344,6 +369,7 @@ def canonical(frame: pl.DataFrame, contract: Contract, channel: str) -> pl.DataF
             pl.when(pl.col("discount").is_null()).then(pl.lit(0).cast(pl.Decimal(18, 4)))
         ),
         currency=pl.col("currency").str.strip_chars().str.to_uppercase(),
+        ship_to_country_text=pl.col("ship_to_country"),
         ship_to_country=pl.col("ship_to_country").str.strip_chars().str.to_uppercase(),
         **{c: pl.col(c).str.strip_chars() for c in ("event_id", "order_id", "line_id", "supplier_id", "supplier_sku")},
         **limit_columns(contract.limits, TEXT_FIELDS["sales"]),
@@ -425,6 +451,8 @@ def _amounts(rows: pl.DataFrame) -> pl.DataFrame:
     def part(status: str) -> pl.Expr:
         return pl.when(pl.col("status") == status).then(amount).otherwise(zero).sum()
 
+    if rows.height == 0:
+        return pl.DataFrame()
     return (
         rows.with_columns(pl.col("currency").fill_null("???"))
         .group_by("sha256", "currency")
@@ -433,5 +461,6 @@ def _amounts(rows: pl.DataFrame) -> pl.DataFrame:
             amount_loaded=part("loaded"),
             amount_quarantined=part("quarantined"),
             amount_duplicate=part("duplicate"),
+            amount_excluded=part("excluded"),
         )
     )

@@ -131,9 +131,9 @@ def _feed_assets(feed: str) -> tuple[Asset, ...]:
             f"{feed}_files",
             "audit.load_ledger",
             "one row per landed file of the pending batches",
-            "SELECT path, source, status, rows_read, rows_loaded, rows_quarantined, rows_duplicate, "
-            "rows_quarantined / greatest(rows_read, 1) AS quarantined_share, "
-            "rows_duplicate / greatest(rows_read, 1) AS duplicate_share, message "
+            "SELECT path, source, status, rows_read, rows_loaded, rows_quarantined, rows_duplicate, rows_excluded, "
+            "rows_quarantined / greatest(rows_read - rows_excluded, 1) AS quarantined_share, "
+            "rows_duplicate / greatest(rows_read - rows_excluded, 1) AS duplicate_share, message "
             f"FROM audit.load_ledger WHERE feed = '{feed}' AND {_pending(feed)}",
         ),
     )
@@ -186,7 +186,7 @@ def _file_mostly_loaded(notes: str) -> Rule:
     return sql(
         "file_mostly_loaded",
         "critical",
-        "loaded files with more than half their rows quarantined",
+        "loaded files with more than half their rows quarantined (rows excluded by contract rules not counted)",
         "SELECT path, rows_quarantined, rows_read FROM {batch} WHERE status = 'loaded' AND quarantined_share > 0.5",
         notes,
     )
