@@ -63,8 +63,9 @@ def verdict(t: dict[str, Any]) -> str:
 def scopes(t: dict[str, Any]) -> tuple[str, str]:
     """(origins, destinations) as they read: ``GB``, ``all origins``, ``all destinations but GB``."""
     return (
-        scope_label(t["origin_countries"], t["origin_exclude"], "origins"),
-        scope_label(t["destination_countries"], t["destination_exclude"], "destinations"),
+        # .get: a snapshot published before the exclude lists existed has none
+        scope_label(t["origin_countries"], t.get("origin_exclude") or [], "origins"),
+        scope_label(t["destination_countries"], t.get("destination_exclude") or [], "destinations"),
     )
 
 
@@ -165,7 +166,7 @@ def all_goods(con: duckdb.DuckDBPyConnection, headline_target: dict[str, Any] | 
                       AS to_headline_eur,
                   sum(order_lines) AS order_lines
            FROM marts.export_all_goods_monthly GROUP BY country_of_origin ORDER BY net_eur DESC, country_of_origin""",
-        {"countries": list(scope["destination_countries"]), "excluded": list(scope["destination_exclude"])},
+        {"countries": list(scope["destination_countries"]), "excluded": list(scope.get("destination_exclude") or [])},
     )
     total = sum((r["net_eur"] for r in origins), Decimal(0))
     for r in origins:
