@@ -1,3 +1,3 @@
-"""xborder: the cross-border export pipeline (UK/EU goods to consumers in China)."""
+"""xborder: the cross-border export pipeline, tracking sales against the targets in ``targets.yml``."""
 
 __version__ = "0.1.0"

@@ -13,7 +13,7 @@ import sys
 
 import typer
 
-HELP = """xborder: UK/EU goods to Chinese consumers, tracked against the EUR 2.2 bn target.
+HELP = """xborder: cross-border sales tracked against the export targets in force (targets.yml).
 
 Typical session:
 

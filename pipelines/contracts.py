@@ -507,7 +507,9 @@ def _products(doc: dict, path: Path) -> Products | None:
 def load_contract(path: Path) -> Contract:
     """Parse and check one contract file; errors name the file and the field."""
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        from pipelines.yaml_safe import load_yaml  # safe_load with YAML 1.2 booleans: NO stays Norway
+
+        doc = load_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise ContractError(f"contract {path}: not valid YAML: {exc}") from exc
     _require(isinstance(doc, dict), path, "must be a mapping")

@@ -55,8 +55,10 @@ def targets_frame(targets: list[Target]) -> pl.DataFrame:
                 "target_id": t.id,
                 "name": t.name,
                 "amount": t.amount,
-                "origin_countries": t.origin_countries,
-                "destination_countries": t.destination_countries,
+                "origin_countries": t.origins,  # empty: every origin but origin_exclude
+                "origin_exclude": t.origin_exclude,
+                "destination_countries": t.destinations,  # empty: every destination but destination_exclude
+                "destination_exclude": t.destination_exclude,
                 "window_start": t.window_start,
                 "window_end": t.window_end,
                 "stretch_deadline": t.deadlines.stretch,
@@ -71,7 +73,9 @@ def targets_frame(targets: list[Target]) -> pl.DataFrame:
             "amount": pl.Decimal(18, 2),
             "scaled_from": pl.Decimal(18, 2),
             "origin_countries": pl.List(pl.String),
+            "origin_exclude": pl.List(pl.String),
             "destination_countries": pl.List(pl.String),
+            "destination_exclude": pl.List(pl.String),
         },
     )
 
@@ -86,8 +90,13 @@ def _check_countries(con: duckdb.DuckDBPyConnection, targets: list[Target], sett
     if not known:
         return
     for i, t in enumerate(targets):
-        for field in ("origin_countries", "destination_countries"):
-            unknown = sorted(set(getattr(t, field)) - known)
+        for field, codes in (
+            ("origin_countries", t.origins),
+            ("origin_exclude", t.origin_exclude),
+            ("destination_countries", t.destinations),
+            ("destination_exclude", t.destination_exclude),
+        ):
+            unknown = sorted(set(codes) - known)
             if unknown:
                 raise TargetsError(
                     f"{settings.targets_path}: targets[{i}] ({t.id}).{field}: unknown ISO 3166 code(s) {unknown}"

@@ -270,7 +270,9 @@ def _eur(cents: int) -> str:
 
 
 TRACKED = """(len($origins::VARCHAR[]) = 0 OR list_contains($origins::VARCHAR[], {origin}))
-             AND list_contains($destinations::VARCHAR[], {ship_to})
+             AND NOT list_contains($origin_exclude::VARCHAR[], {origin})
+             AND (len($destinations::VARCHAR[]) = 0 OR list_contains($destinations::VARCHAR[], {ship_to}))
+             AND NOT list_contains($destination_exclude::VARCHAR[], {ship_to})
              AND {day} BETWEEN $window_start::DATE AND $window_end::DATE"""
 
 
@@ -278,7 +280,8 @@ def _check(run: Run, stage: str, target: dict[str, Any], record: dict[str, Any])
     """Compare the target's EUR on both sides after ``stage``; on a mismatch, list what differs."""
     totals = record["reference"]["detail"]["totals"]
     reference = totals["target_cents"]
-    params = {k: target[k] for k in ("origins", "destinations", "window_start", "window_end")}
+    keys = ("origins", "origin_exclude", "destinations", "destination_exclude", "window_start", "window_end")
+    params = {k: target[k] for k in keys}
     with duckdb.connect() as con:
         con.execute("ATTACH ? AS wh (READ_ONLY)", [str(run.warehouse)])
         if stage == "marts":

@@ -63,16 +63,27 @@ def listed(root: Path, patterns: list[str]) -> list[str]:
 
 
 def target_variables(targets_file: Path, target_id: str | None) -> dict[str, Any]:
-    """origins, destinations, window_start, window_end of the tracked target (first one by default)."""
-    doc = yaml.safe_load(targets_file.read_text(encoding="utf-8"))
+    """origins, destinations (empty: every country), their excludes and the window of the tracked target.
+
+    First target by default. Read with PyYAML's BaseLoader (safe; every scalar a string), so an
+    unquoted ``NO`` is Norway here whatever YAML 1.1 says.
+    """
+    doc = yaml.load(targets_file.read_text(encoding="utf-8"), Loader=yaml.BaseLoader)
     targets = doc["targets"]
     chosen = next((t for t in targets if target_id is None or t["id"] == target_id), None)
     if chosen is None:
         raise SystemExit(f"{targets_file}: no target {target_id!r}")
+
+    def codes(key: str) -> list[str]:
+        value = chosen.get(key) or []
+        return [] if value == "all" else [str(c) for c in value]
+
     return {
         "target_id": chosen["id"],
-        "origins": [str(c) for c in chosen.get("origin_countries") or []],
-        "destinations": [str(c) for c in chosen["destination_countries"]],
+        "origins": codes("origin_countries"),
+        "origin_exclude": codes("origin_exclude"),
+        "destinations": codes("destination_countries"),
+        "destination_exclude": codes("destination_exclude"),
         "window_start": _day(chosen["window_start"]),
         "window_end": _day(chosen["window_end"]),
     }
@@ -101,7 +112,7 @@ class Reference:
         self.seconds: dict[str, float] = {}
         self.rows: dict[str, int] = {}
         self.con.execute("SET VARIABLE lookback = ?", [lookback])
-        for name in ("origins", "destinations"):
+        for name in ("origins", "origin_exclude", "destinations", "destination_exclude"):
             self.con.execute(f"SET VARIABLE {name} = ?::VARCHAR[]", [target[name]])
         for name in ("window_start", "window_end"):
             self.con.execute(f"SET VARIABLE {name} = ?::DATE", [target[name]])

@@ -15,7 +15,8 @@
 --              full load, one day's folder for the increment); XLSX and Windows-1252 catalogues
 --              come converted to UTF-8 CSV (DuckDB's core reads neither; see reference.py, xlsx.py)
 --   lookback   FX look-back in days (7)
---   origins, destinations (VARCHAR[]), window_start, window_end (DATE): the target being tracked
+--   origins, destinations (VARCHAR[]; empty = every country), origin_exclude, destination_exclude
+--   (VARCHAR[]), window_start, window_end (DATE): the target being tracked
 --
 -- Rules (DESIGN §4), as the reference reads them:
 --   * an event is counted once per (channel, event_id): re-deliveries are dropped;
@@ -232,8 +233,10 @@ CREATE OR REPLACE TABLE ref_progress AS
 WITH daily AS (
     SELECT event_date, sum(cents) AS cents
     FROM ref_move
-    WHERE list_contains(getvariable('destinations'), ship_to)
+    WHERE (len(getvariable('destinations')) = 0 OR list_contains(getvariable('destinations'), ship_to))
+      AND NOT list_contains(getvariable('destination_exclude'), ship_to)
       AND (len(getvariable('origins')) = 0 OR list_contains(getvariable('origins'), origin))
+      AND NOT list_contains(getvariable('origin_exclude'), origin)
       AND event_date BETWEEN getvariable('window_start') AND getvariable('window_end')
     GROUP BY event_date
 )

@@ -358,7 +358,7 @@ SUITES: tuple[Suite, ...] = (
                 "countries of origin that are not ISO 3166 codes",
                 "SELECT b.supplier_id, b.supplier_sku, b.country_of_origin FROM {batch} b "
                 "ANTI JOIN core.dim_country c ON c.country_code = b.country_of_origin",
-                "The EUR 2.2 bn target counts goods by country of origin (GB); it must be a real country.",
+                "Targets (targets.yml) count goods by country of origin; it must be a real country.",
             ),
             sql(
                 "currency_is_iso",
@@ -532,7 +532,7 @@ SUITES: tuple[Suite, ...] = (
                 "SELECT b.channel, b.event_id, b.ship_to_country FROM {batch} b "
                 "ANTI JOIN core.dim_country c ON c.country_code = b.ship_to_country "
                 "WHERE b.ship_to_country IS NOT NULL",
-                "Targets count goods by destination country (CN); it must be a real country.",
+                "Targets (targets.yml) count goods by ship-to country; it must be a real country.",
             ),
             warning(
                 "ships_to_china",
@@ -993,12 +993,15 @@ SUITES: tuple[Suite, ...] = (
                 "facts AS (SELECT t.target_id, coalesce(sum(f.eur_amount), 0) AS core_eur FROM core.dim_target t "
                 "LEFT JOIN core.fct_sales_event f "
                 "ON (len(t.origin_countries) = 0 OR list_contains(t.origin_countries, f.country_of_origin)) "
-                "AND list_contains(t.destination_countries, f.ship_to_country) "
+                "AND NOT list_contains(t.origin_exclude, f.country_of_origin) "
+                "AND (len(t.destination_countries) = 0 OR list_contains(t.destination_countries, f.ship_to_country)) "
+                "AND NOT list_contains(t.destination_exclude, f.ship_to_country) "
                 "AND f.event_date BETWEEN t.window_start AND t.window_end GROUP BY t.target_id) "
                 "SELECT target_id, core_eur, mart_eur FROM facts FULL JOIN mart USING (target_id) "
                 "WHERE coalesce(core_eur, 0) <> coalesce(mart_eur, 0)",
                 "The mart's total for a target equals the facts of its origins, destinations and window, "
-                "to the cent (a target without sales yet reads zero on both sides).",
+                "to the cent (a target without sales yet reads zero on both sides; an empty country list is "
+                "every country but the excluded).",
             ),
             sql(
                 "pct_of_target_consistent",

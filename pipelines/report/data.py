@@ -11,6 +11,7 @@ import duckdb
 
 from pipelines.report.charts import monthly_chart, progress_chart
 from pipelines.report.format import day, eur
+from pipelines.targets import scope_label
 
 TOP_N = 10
 TOP = (
@@ -21,7 +22,7 @@ TOP = (
 STALE_CATALOGUE_DAYS = 45
 
 
-def rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[dict[str, Any]]:
+def rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | dict | None = None) -> list[dict[str, Any]]:
     cur = con.execute(sql, params or [])
     names = [d[0] for d in cur.description]
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
@@ -57,6 +58,26 @@ def verdict(t: dict[str, Any]) -> str:
         + ("" if projected <= final else f" and {(projected - final).days:,} after the final one")
     )
     return f"At the 30-day run-rate of {rate} a day the target is reached on {day(projected)}, {relative}."
+
+
+def scopes(t: dict[str, Any]) -> tuple[str, str]:
+    """(origins, destinations) as they read: ``GB``, ``all origins``, ``all destinations but GB``."""
+    return (
+        # .get: a snapshot published before the exclude lists existed has none
+        scope_label(t["origin_countries"], t.get("origin_exclude") or [], "origins"),
+        scope_label(t["destination_countries"], t.get("destination_exclude") or [], "destinations"),
+    )
+
+
+def headline(t: dict[str, Any]) -> str:
+    """A target in one sentence, from its definition (targets.yml, as core.dim_target holds it).
+
+    ``EUR 2,200,000,000 of goods of origin GB shipped to CN, 01 Jul 2018 – 30 Jun 2021``.
+    """
+    origins, destinations = scopes(t)
+    goods = f"goods of origin {origins}" if t["origin_countries"] else f"goods of {origins}"
+    what = f"{eur(t['target_eur'], cents=False)} of {goods}" if t["target_eur"] is not None else f"Tracking {goods}"
+    return f"{what} shipped to {destinations}, {day(t['window_start'])} – {day(t['window_end'])}"
 
 
 def _tops(con: duckdb.DuckDBPyConnection, target_id: str, total: Decimal) -> list[dict[str, Any]]:
@@ -98,6 +119,8 @@ def targets(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     for i, t in enumerate(found):
         tid = t["target_id"]
         t["verdict"] = verdict(t)
+        t["origins"], t["destinations"] = scopes(t)
+        t["headline"] = headline(t)
         t["chart"] = progress_chart(
             series[tid],
             start=t["window_start"],
@@ -130,19 +153,31 @@ def _share_of_window(t: dict[str, Any], d: date) -> float:
     return round(100 * ((d - t["window_start"]).days + 1) / span, 1)
 
 
-def all_goods(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    """The built-in view: every sale by country of origin (any destination)."""
+def all_goods(con: duckdb.DuckDBPyConnection, headline_target: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The built-in view: every sale by country of origin (any destination), and how much of it
+    went to the headline target's destinations (any date)."""
+    scope = headline_target or {"destination_countries": [], "destination_exclude": []}
     origins = rows(
         con,
         """SELECT country_of_origin, any_value(origin_name) AS name, sum(net_eur) AS net_eur,
-                  sum(net_eur) FILTER (WHERE ship_to_country = 'CN') AS to_cn_eur, sum(order_lines) AS order_lines
+                  sum(net_eur) FILTER (WHERE (len($countries::VARCHAR[]) = 0
+                                              OR list_contains($countries::VARCHAR[], ship_to_country))
+                                         AND NOT list_contains($excluded::VARCHAR[], ship_to_country))
+                      AS to_headline_eur,
+                  sum(order_lines) AS order_lines
            FROM marts.export_all_goods_monthly GROUP BY country_of_origin ORDER BY net_eur DESC, country_of_origin""",
+        {"countries": list(scope["destination_countries"]), "excluded": list(scope.get("destination_exclude") or [])},
     )
     total = sum((r["net_eur"] for r in origins), Decimal(0))
     for r in origins:
         r["share"] = (100 * r["net_eur"] / total).quantize(Decimal("0.1")) if total > 0 else None
         r["bar"] = max(0, min(100, float(r["share"] or 0)))
-    return {"origins": origins[:TOP_N], "more": max(len(origins) - TOP_N, 0), "total": total}
+    return {
+        "origins": origins[:TOP_N],
+        "more": max(len(origins) - TOP_N, 0),
+        "total": total,
+        "headline_destinations": scopes(headline_target)[1] if headline_target else None,
+    }
 
 
 def freshness(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
@@ -191,4 +226,10 @@ def freshness(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
 
 def report_data(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """Everything the report shows."""
-    return {"targets": targets(con), "all_goods": all_goods(con), "freshness": freshness(con)}
+    found = targets(con)
+    return {
+        "targets": found,
+        "headline": found[0]["headline"] if found else None,
+        "all_goods": all_goods(con, found[0] if found else None),
+        "freshness": freshness(con),
+    }

@@ -8,13 +8,15 @@ WITH as_of AS (
         FROM core.dim_target t
     ) WHERE as_of >= window_start  -- targets whose window has started in the data
 ),
-counted AS (        -- the facts each target counts: origin, ship-to country, window
-    SELECT a.target_id, f.event_date, f.eur_amount
+counted AS (        -- the facts each target counts: origin, ship-to country (empty list: every
+    SELECT a.target_id, f.event_date, f.eur_amount    -- country but the excluded), window
     FROM as_of a
     JOIN core.fct_sales_event f
-      ON list_contains(a.destination_countries, f.ship_to_country)
+      ON f.event_date BETWEEN a.window_start AND a.as_of
+     AND (len(a.destination_countries) = 0 OR list_contains(a.destination_countries, f.ship_to_country))
+     AND NOT list_contains(a.destination_exclude, f.ship_to_country)
      AND (len(a.origin_countries) = 0 OR list_contains(a.origin_countries, f.country_of_origin))
-     AND f.event_date BETWEEN a.window_start AND a.as_of
+     AND NOT list_contains(a.origin_exclude, f.country_of_origin)
 ),
 daily AS (          -- running total by day, to find when the amount was reached
     SELECT target_id, event_date, sum(sum(eur_amount)) OVER (PARTITION BY target_id ORDER BY event_date) AS running

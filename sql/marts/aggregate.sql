@@ -1,28 +1,27 @@
 -- Add a set of sales events into the mart base aggregates (run by pipelines/marts.py).
 -- Inputs, set up by the caller:
 --   temp view  mart_source: the facts to add (every fact, or only those of new batches);
---   temp table mart_scope(target_id, origin_countries, destination_countries, window_start,
---              window_end): the targets to add them to;
+--   temp table mart_scope (core.dim_target rows): the targets to add them to;
 --   variable   mart_all_goods (BOOLEAN): also add them to marts.agg_all_goods_monthly.
 -- Additive (sums merge into existing rows), so adding each fact exactly once gives the same
 -- aggregates as one pass over all facts. Money stays DECIMAL throughout.
 
 -- One pass over the facts, every grain at once: per target and day, and per target, month and
 -- each dimension read from the facts.
+-- A fact counts for a target iff its origin and its ship-to country are in the target's scope
+-- (core.in_country_scope: listed, or every country but the excluded) and its date is in the
+-- window: one range join on the window (targets are few), membership tests, no country lists
+-- expanded.
 CREATE OR REPLACE TEMP TABLE mart_delta AS
-WITH scope AS (
-    SELECT target_id, unnest(destination_countries) AS ship_to_country, origin_countries, window_start, window_end
-    FROM mart_scope
-),
-facts AS (
+WITH facts AS (
     SELECT s.target_id, f.event_date, date_trunc('month', f.event_date)::DATE AS month, f.event_type,
            f.eur_amount, f.quantity, coalesce(f.weight_kg, 0) AS weight_kg,
            f.hs_chapter, coalesce(f.category, '?') AS category, f.supplier_id, f.channel,
            coalesce(f.ship_to_region, '?') AS ship_to_region, f.country_of_origin, f.ship_to_country
     FROM mart_source f
-    JOIN scope s ON s.ship_to_country = f.ship_to_country
-    WHERE (len(s.origin_countries) = 0 OR list_contains(s.origin_countries, f.country_of_origin))
-      AND f.event_date BETWEEN s.window_start AND s.window_end
+    JOIN mart_scope s ON f.event_date BETWEEN s.window_start AND s.window_end
+    WHERE core.in_country_scope(f.ship_to_country, s.destination_countries, s.destination_exclude)
+      AND core.in_country_scope(f.country_of_origin, s.origin_countries, s.origin_exclude)
 )
 SELECT target_id,
        CASE WHEN grouping(event_date) = 0 THEN 'day'

@@ -16,7 +16,7 @@ SELECT t.position, t.target_id, t.name, l.date, l.day_number,
        t.window_start, t.window_end, t.stretch_deadline, t.final_deadline,
        t.stretch_deadline - l.date AS days_to_stretch,
        t.final_deadline - l.date AS days_to_final,
-       t.origin_countries, t.destination_countries, t.scaled_from, t.scale_note,
+       t.origin_countries, t.origin_exclude, t.destination_countries, t.destination_exclude, t.scaled_from, t.scale_note,
        (SELECT max(event_date) FROM core.fct_sales_event) AS data_through
 FROM core.dim_target t
 LEFT JOIN latest l USING (target_id)
@@ -47,8 +47,10 @@ COMMENT ON COLUMN marts.export_progress_latest.stretch_deadline IS 'Stretch dead
 COMMENT ON COLUMN marts.export_progress_latest.final_deadline IS 'Final deadline.';
 COMMENT ON COLUMN marts.export_progress_latest.days_to_stretch IS 'stretch_deadline - date (negative once past).';
 COMMENT ON COLUMN marts.export_progress_latest.days_to_final IS 'final_deadline - date (negative once past).';
-COMMENT ON COLUMN marts.export_progress_latest.origin_countries IS 'Origins counted (empty = all goods).';
-COMMENT ON COLUMN marts.export_progress_latest.destination_countries IS 'Ship-to countries counted.';
+COMMENT ON COLUMN marts.export_progress_latest.origin_countries IS 'Origins counted (empty = every origin but origin_exclude: all goods).';
+COMMENT ON COLUMN marts.export_progress_latest.origin_exclude IS 'With every origin: the origins left out.';
+COMMENT ON COLUMN marts.export_progress_latest.destination_countries IS 'Ship-to countries counted (empty = every destination but destination_exclude).';
+COMMENT ON COLUMN marts.export_progress_latest.destination_exclude IS 'With every destination: the ship-to countries left out (e.g. GB).';
 COMMENT ON COLUMN marts.export_progress_latest.scaled_from IS 'Sample-scaled target: the real amount it stands for.';
 COMMENT ON COLUMN marts.export_progress_latest.scale_note IS 'Sample-scaled target: how it was scaled.';
 COMMENT ON COLUMN marts.export_progress_latest.data_through IS 'Latest event_date in core.fct_sales_event.';

@@ -142,12 +142,19 @@ def test_feed_assets_carry_the_counts_and_queue_the_build(pipeline: SimpleNamesp
 
 def independent_daily(con: duckdb.DuckDBPyConnection, target: dict, last: date) -> list[tuple]:
     """Net and cumulative EUR per day of one target, straight from the fact table (not the marts code)."""
-    origins = target.get("origin_countries") or []
+
+    def codes(key: str) -> list[str]:  # `all` or empty: every country
+        value = target.get(key) or []
+        return [] if value == "all" else value
+
+    origins, destinations = codes("origin_countries"), codes("destination_countries")
     return con.execute(
         """WITH days AS (SELECT unnest(range(?::DATE, ?::DATE + 1, INTERVAL 1 DAY))::DATE AS date),
                 events AS (SELECT event_date AS date, eur_amount FROM core.fct_sales_event
                            WHERE (len(?::VARCHAR[]) = 0 OR list_contains(?::VARCHAR[], country_of_origin))
-                             AND list_contains(?::VARCHAR[], ship_to_country)
+                             AND NOT list_contains(?::VARCHAR[], country_of_origin)
+                             AND (len(?::VARCHAR[]) = 0 OR list_contains(?::VARCHAR[], ship_to_country))
+                             AND NOT list_contains(?::VARCHAR[], ship_to_country)
                              AND event_date BETWEEN ? AND ?)
            SELECT d.date, coalesce(sum(e.eur_amount), 0) AS net,
                   sum(coalesce(sum(e.eur_amount), 0)) OVER (ORDER BY d.date) AS cumulative
@@ -157,7 +164,10 @@ def independent_daily(con: duckdb.DuckDBPyConnection, target: dict, last: date) 
             last,
             origins,
             origins,
-            target["destination_countries"],
+            codes("origin_exclude"),
+            destinations,
+            destinations,
+            codes("destination_exclude"),
             target["window_start"],
             target["window_end"],
         ],
