@@ -10,13 +10,16 @@ Row rules (reason codes), Polars: ``missing_field``, ``text_too_long`` and ``con
 (ids, SKU, currency, country, region), ``bad_timestamp``, ``bad_number`` (not a number in the
 contract's convention, or beyond the warehouse types: quantity INTEGER, money DECIMAL(18,4)),
 ``unknown_event_type``, ``non_positive_quantity``, ``quantity_absurd`` (> ``limits.max_quantity``),
-and for orders ``price_not_positive``, ``price_absurd`` (> ``limits.max_unit_price``),
+and for orders and standalone credits ``price_not_positive``, ``price_absurd`` (> ``limits.max_unit_price``),
 ``discount_negative``, ``discount_exceeds_value`` (more than quantity x unit price),
 ``line_value_absurd`` (quantity x unit price - discount > ``limits.max_line_value``),
-``unknown_currency``, ``unknown_country``. SQL: ``event_id_conflict``, ``unknown_product``,
-``fx_rate_missing``, ``orphan_reference`` (pending: loaded automatically when the order line
-arrives), ``already_cancelled``, ``already_returned``, ``return_exceeds_quantity``. Exact repeats
-of loaded events are duplicates. Files are processed in chunks (date order), so memory stays bounded.
+``unknown_currency``, ``unknown_country``. Cancels, returns and credits take the absolute quantity
+(their event type carries the direction). SQL: ``event_id_conflict``, and the waiting ones
+(``raw.pending_sales_events``, loaded automatically when what they need lands, final after the
+contract's ``waiting.max_days``): ``unknown_product``, ``fx_rate_missing`` (orders and credits),
+``orphan_reference`` (cancels and returns before their order line); ``already_cancelled``,
+``already_returned``, ``return_exceeds_quantity``. Exact repeats of loaded or waiting events are
+duplicates. Files are processed in chunks (date order), so memory stays bounded.
 
 A file is rejected whole, and the channel's other files load, when it lies outside the layout
 (``bad_layout``), its date folder is not a real, plausible date in ASCII digits
@@ -237,13 +240,44 @@ def _load_chunk(
     rows = checked(canonical(batch.frame, contract, channel), countries, currencies)
     valid = rows.filter(pl.col("reason").is_null())
     con.register("batch_events", valid.select(CANONICAL).to_arrow())
+    conform(con, settings, batch_id, channel, contract)
+    con.unregister("batch_events")
+    summary.notes += pending_notes(con, channel)
+    decided = con.sql("SELECT * FROM dispositions").pl()
+    _finish_chunk(con, batch, batch_id, summary, rows, decided)
+
+
+def wait_days(contract: Contract | None, settings: Settings) -> int:
+    """Days the channel's sales wait for a product version, rate or order line (contract, else settings)."""
+    if contract is not None and contract.wait_days is not None:
+        return contract.wait_days
+    return settings.wait_days
+
+
+def conform(
+    con: duckdb.DuckDBPyConnection, settings: Settings, batch_id: str, channel: str, contract: Contract | None
+) -> None:
+    """Run the load SQL over temp view/table ``batch_events`` of ``channel`` (and its waiting events)."""
     con.execute("SET VARIABLE channel = ?", [channel])
     con.execute("SET VARIABLE batch_id = ?", [batch_id])
     con.execute("SET VARIABLE lookback = ?", [settings.fx_lookback_days])
+    con.execute("SET VARIABLE wait_days = ?", [wait_days(contract, settings)])
     con.execute((settings.sql_dir / LOAD_SQL).read_text(encoding="utf-8"))
-    con.unregister("batch_events")
-    decided = con.sql("SELECT * FROM dispositions").pl()
-    _finish_chunk(con, batch, batch_id, summary, rows, decided)
+
+
+def pending_notes(con: duckdb.DuckDBPyConnection, channel: str) -> list[str]:
+    """What the last conform did to the channel's waiting events, for the load summary."""
+    ((loaded, eur, final, expired),) = con.execute(
+        "SELECT loaded, eur_loaded, final, expired FROM pending_counts"
+    ).fetchall()
+    notes = []
+    if loaded:
+        notes.append(f"{channel}: {loaded} waiting event(s) loaded (EUR {eur}): what they waited for arrived")
+    if final:
+        notes.append(f"{channel}: {final} waiting cancel(s)/return(s) final: their order line arrived but refused them")
+    if expired:
+        notes.append(f"{channel}: {expired} waiting event(s) stopped waiting (waiting.max_days): final")
+    return notes
 
 
 def _finish_chunk(
@@ -323,11 +357,12 @@ def canonical(frame: pl.DataFrame, contract: Contract, channel: str) -> pl.DataF
         kind = pl.col("event_type").str.strip_chars().replace_strict(values, default=None, return_dtype=pl.String)
     elif mode == "negative_quantity":
         kind = pl.when(qty < 0).then(pl.lit(contract.event_types["negative_as"])).otherwise(pl.lit("order"))
-        qty = qty.abs()
     else:
-        kind = pl.lit(None, dtype=pl.String)
+        kind = pl.lit(contract.event_types.get("default"), dtype=pl.String)  # ids with no listed prefix
         for prefix, value in contract.event_types["prefixes"].items():
             kind = pl.when(pl.col("event_id").str.starts_with(prefix)).then(pl.lit(value)).otherwise(kind)
+    # cancels, returns and credits carry their direction in the event type: their sign means nothing
+    qty = pl.when(kind.is_not_null() & (kind != "order")).then(qty.abs()).otherwise(qty)
     return frame.with_columns(
         channel=pl.lit(channel),
         event_type=kind,
@@ -376,7 +411,8 @@ def checked(rows: pl.DataFrame, countries: pl.Series, currencies: pl.Series) -> 
 
     Ceilings come from the rows' ``limit_*`` columns (their contract's ``limits``, see ``canonical``).
     """
-    is_order = pl.col("event_type") == "order"
+    # orders and standalone credits are valued as themselves: held to the same row rules
+    is_order = pl.col("event_type").is_in(["order", "credit"])
 
     def present(col: str) -> pl.Expr:
         return pl.col(col).is_not_null() & (pl.col(col) != "")
