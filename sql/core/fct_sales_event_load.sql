@@ -8,7 +8,8 @@
 -- pending_counts (what happened to the events that were waiting).
 --
 -- Waiting: an order or standalone credit without a product version valid on its date
--- (unknown_product) or an ECB rate within the look-back (fx_rate_missing), and a cancel or return
+-- (unknown_product) or an ECB rate within the look-back (fx_rate_missing; a currency of which no
+-- rate at all is loaded while others are, such as XXX, does not wait), and a cancel or return
 -- whose order line is not loaded (orphan_reference), wait in raw.pending_sales_events and load by
 -- themselves once what they need is there: orders and credits are evaluated first, so a waiting
 -- order line and its waiting cancels and returns load in the same pass. A row still waiting
@@ -84,7 +85,11 @@ SELECT *,
          WHEN fx_rate IS NULL THEN 'no ECB ' || currency || ' rate within ' || getvariable('lookback')::VARCHAR
                                    || ' days before ' || order_date::VARCHAR END AS problem,
     CASE WHEN product_sk IS NULL THEN 'a catalogue snapshot (or product map) brings a version valid that day'
-         WHEN fx_rate IS NULL THEN 'the ECB rate arrives' END AS awaits
+         WHEN fx_rate IS NULL THEN 'the ECB rate arrives' END AS awaits,
+    -- a rate can arrive only for a currency the ECB quotes (any rate of it loaded), or before any rate is
+    -- loaded at all; a row without a rate in a currency the ECB never quotes is final at once
+    product_sk IS NULL OR fx_rate IS NULL AND (currency IN (SELECT DISTINCT currency FROM core.fx_rate)
+                                              OR NOT EXISTS (SELECT 1 FROM core.fx_rate)) AS waits
 FROM valued;
 
 INSERT INTO core.fct_sales_event BY NAME
@@ -175,18 +180,22 @@ SELECT channel, event_id, event_type, event_ts, event_ts::DATE AS event_date, or
 FROM ref_eval WHERE reason IS NULL;
 
 -- 4. What happened to the events that were waiting: loaded now, final (a reference whose order
---    line arrived but cannot take it: already cancelled...), still waiting, or waited too long.
+--    line arrived but cannot take it: already cancelled...; an order whose currency turns out to
+--    have no ECB rates at all), still waiting, or waited too long.
 CREATE OR REPLACE TEMP TABLE pending_eval AS
 WITH now_ AS (
     SELECT quarantine_id, event_type,
-           CASE WHEN reason IS NULL THEN 'loaded' ELSE 'waiting' END AS outcome,
-           reason, column_name, problem || '; waits in raw.pending_sales_events until ' || awaits AS detail,
+           CASE WHEN reason IS NULL THEN 'loaded' WHEN waits THEN 'waiting' ELSE 'final' END AS outcome,
+           reason, column_name,
+           CASE WHEN waits THEN problem || '; waits in raw.pending_sales_events until ' || awaits END AS detail,
+           '; then the ECB rates loaded hold no ' || currency || ' rate at all: final' AS final_note,
            direction * core.to_eur(local_amount, fx_rate) AS eur_amount
     FROM valued_eval WHERE was_pending
     UNION ALL
     SELECT quarantine_id, event_type,
            CASE WHEN reason IS NULL THEN 'loaded' WHEN reason = 'orphan_reference' THEN 'waiting' ELSE 'final' END,
            reason, NULL, NULL,
+           '; the order line arrived in batch ' || getvariable('batch_id') || ' but: ' || reason,
            CASE WHEN reason IS NULL THEN CASE WHEN event_type = 'cancel' THEN -order_eur
                 ELSE -core.to_eur_share(order_local, o_fx_rate, quantity, order_qty) END END
     FROM ref_eval WHERE was_pending
@@ -219,7 +228,9 @@ WHERE channel = getvariable('channel')
 UPDATE audit.quarantine SET resolved_at = current_localtimestamp(), resolved_batch_id = getvariable('batch_id')
 WHERE quarantine_id IN (SELECT quarantine_id FROM pending_eval WHERE outcome = 'loaded');
 UPDATE audit.quarantine q
-SET detail = q.detail || '; the order line arrived in batch ' || getvariable('batch_id') || ' but: ' || e.reason
+SET reason = CASE WHEN e.event_type IN ('order', 'credit') THEN e.reason ELSE q.reason END,
+    column_name = CASE WHEN e.event_type IN ('order', 'credit') THEN e.column_name ELSE q.column_name END,
+    detail = q.detail || e.final_note
 FROM pending_eval e
 WHERE q.quarantine_id = e.quarantine_id AND e.outcome = 'final';
 UPDATE audit.quarantine q
@@ -247,14 +258,15 @@ SELECT count(*) FILTER (WHERE outcome = 'loaded') AS loaded,
        count(*) FILTER (WHERE outcome = 'waiting') AS waiting
 FROM pending_eval;
 
--- 7. New waiting rows: this batch's orders and credits without a product version or rate, and
---    its cancels and returns without their order line (not when the channel waits 0 days).
+-- 7. New waiting rows: this batch's orders and credits without a product version or rate (in a
+--    currency the ECB quotes), and its cancels and returns without their order line (not when the
+--    channel waits 0 days).
 CREATE OR REPLACE TEMP TABLE waiting AS
 SELECT *, nextval('audit.quarantine_seq') AS new_quarantine_id
 FROM (
     SELECT channel, event_id, event_type, event_ts, order_id, line_id, supplier_id, supplier_sku, quantity,
            unit_price, currency, discount, ship_to_country, ship_to_region, source_file, line_number, sha256
-    FROM valued_eval WHERE reason IS NOT NULL AND NOT was_pending
+    FROM valued_eval WHERE reason IS NOT NULL AND waits AND NOT was_pending
     UNION ALL
     SELECT channel, event_id, event_type, event_ts, order_id, line_id, supplier_id, supplier_sku, quantity,
            unit_price, currency, discount, ship_to_country, ship_to_region, source_file, line_number, sha256
@@ -280,6 +292,8 @@ SELECT v.sha256, v.line_number, CASE WHEN v.reason IS NULL THEN 'loaded' ELSE 'q
        CASE WHEN w.new_quarantine_id IS NOT NULL
             THEN v.problem || '; waits in raw.pending_sales_events (at most ' || getvariable('wait_days')::VARCHAR
                  || ' days) and loads when ' || v.awaits
+            WHEN v.reason IS NOT NULL AND NOT v.waits
+            THEN v.problem || '; the ECB publishes no ' || v.currency || ' rates: final, it does not wait'
             WHEN v.reason IS NOT NULL THEN v.problem || ' (the channel does not wait: waiting.max_days 0)' END,
        w.new_quarantine_id
 FROM valued_eval v LEFT JOIN (SELECT sha256, line_number, new_quarantine_id FROM waiting) w USING (sha256, line_number)

@@ -549,3 +549,29 @@ def test_retracting_files_with_waiting_or_late_loaded_orders(rates, load, wh, la
     assert (again.rows_loaded, again.eur_loaded) == (2, Decimal("12.82"))
     assert pending(wh) == []
     assert ledger_balances(wh)
+
+
+def test_a_currency_the_ecb_never_quotes_does_not_wait(load, wh, landing, settings) -> None:
+    landing("catalogues/GB001/2019-12-01.csv", CATALOGUE)
+    load("catalogues")
+    yen = tmall("TMJ1", "PAID", "2019-12-27T10:00:00+08:00", "J1", 1).replace('"CNY"', '"JPY"')
+    landing(
+        f"{TM}/2019-12-27/events.jsonl",
+        lines(yen, tmall("TMO5", "PAID", "2019-12-27T10:00:00+08:00", "O5", 2, price="150.00")),
+    )
+    load("sales")  # no rate is loaded at all yet: both wait
+    assert pending(wh) == [("TMJ1",), ("TMO5",)]
+    landing("fx/eurofxref-hist.csv", HIST)  # the ECB history: CNY, GBP, USD, HRK, never JPY
+    load("fx")
+    done = resolve_pending(wh, settings, "PASS")
+    assert (done.loaded, done.eur_loaded, done.final, done.waiting) == (1, Decimal("38.45"), 1, 0)
+    ((reason, detail),) = rows(wh, "SELECT reason, detail FROM audit.quarantine WHERE resolved_at IS NULL")
+    assert reason == "fx_rate_missing"
+    assert detail.endswith("; then the ECB rates loaded hold no JPY rate at all: final")
+    # with rates loaded, a JPY line is final at once
+    landing(f"{TM}/2019-12-28/events.jsonl", lines(yen.replace("TMJ1", "TMJ2")))
+    load("sales")
+    assert pending(wh) == []
+    assert rows(wh, "SELECT detail FROM audit.quarantine WHERE line_number = 1 AND path LIKE '%12-28%'") == [
+        ("no ECB JPY rate within 7 days before 2019-12-27; the ECB publishes no JPY rates: final, it does not wait",)
+    ]
