@@ -43,7 +43,7 @@ class PendingPass:
     channels: list[str] = field(default_factory=list)  # channels that had waiting events
     loaded: int = 0
     eur_loaded: Decimal = Decimal("0.00")
-    final: int = 0  # cancels/returns whose order line arrived but refused them (already cancelled, ...)
+    final: int = 0  # refused once it arrived: an already cancelled line, a currency without ECB rates
     expired: int = 0  # stopped waiting after waiting.max_days
     waiting: int = 0  # still waiting after the pass
     notes: list[str] = field(default_factory=list)

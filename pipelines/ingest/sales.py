@@ -274,7 +274,7 @@ def pending_notes(con: duckdb.DuckDBPyConnection, channel: str) -> list[str]:
     if loaded:
         notes.append(f"{channel}: {loaded} waiting event(s) loaded (EUR {eur}): what they waited for arrived")
     if final:
-        notes.append(f"{channel}: {final} waiting cancel(s)/return(s) final: their order line arrived but refused them")
+        notes.append(f"{channel}: {final} waiting event(s) final: what arrived refused them (see audit.quarantine)")
     if expired:
         notes.append(f"{channel}: {expired} waiting event(s) stopped waiting (waiting.max_days): final")
     return notes

@@ -8,7 +8,7 @@ CREATE TABLE audit.pending_passes (
     channels   VARCHAR[] NOT NULL,    -- channels that had waiting events
     loaded     BIGINT NOT NULL,       -- waiting events that loaded
     eur_loaded DECIMAL(38, 2) NOT NULL,  -- their net EUR
-    final      BIGINT NOT NULL,       -- waiting cancels/returns whose order line arrived but refused them
+    final      BIGINT NOT NULL,       -- refused once what they waited for arrived (already cancelled, no ECB rates)
     expired    BIGINT NOT NULL,       -- stopped waiting after waiting.max_days
     waiting    BIGINT NOT NULL        -- still waiting after the pass
 );

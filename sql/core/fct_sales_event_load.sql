@@ -243,7 +243,7 @@ WHERE q.quarantine_id = e.quarantine_id AND e.outcome IN ('waiting', 'expired') 
 UPDATE audit.quarantine q
 SET detail = q.detail || '; stopped waiting on ' || strftime(current_localtimestamp(), '%Y-%m-%d')
              || ' after ' || getvariable('wait_days')::VARCHAR || ' days (waiting.max_days): final, '
-             || 'no longer loads by itself (land it again to load it)'
+             || 'no longer loads by itself (a new delivery of it loads)'
 FROM pending_eval e
 WHERE q.quarantine_id = e.quarantine_id AND e.outcome = 'expired';
 DELETE FROM raw.pending_sales_events

@@ -469,7 +469,7 @@ def test_rows_stop_waiting_after_max_days(ready, load, wh, landing, settings) ->
     ]
     for _, _, _, detail in details[:2]:
         assert "; stopped waiting on " in detail and detail.endswith(
-            "after 30 days (waiting.max_days): final, no longer loads by itself (land it again to load it)"
+            "after 30 days (waiting.max_days): final, no longer loads by itself (a new delivery of it loads)"
         )
     assert "stopped waiting" not in details[2][3]
     assert rows(wh, "SELECT expired, waiting FROM audit.pending_passes") == [(2, 1)]
