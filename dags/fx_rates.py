@@ -4,8 +4,10 @@
 Loads the ECB files that landed under `$XBORDER_HOME/landing/fx/` and are not yet in
 `audit.load_ledger` (by content checksum): the history file `eurofxref-hist.csv` and the daily
 `daily/<date>/eurofxref.csv`. A rate that disagrees with one already loaded is quarantined as
-`fx_rate_conflict`, never overwritten. Then the `fx` quality gate runs and the asset
-`xborder_fx_rates` is updated, which schedules **warehouse_build**.
+`fx_rate_conflict`, never overwritten. Then **resolve_pending** loads the sales that were waiting
+for a rate (`fx_rate_missing`, in `raw.pending_sales_events`) in every channel, even when no sales
+file is new; then the `fx` quality gate runs and the asset `xborder_fx_rates` is updated, which
+schedules **warehouse_build** (its feed gates validate what the pending pass loaded).
 
 The ECB is one source, so the load is one task (its files are small; loading them in one batch
 checks them against each other). No new files: the gate is skipped and nothing downstream runs.
@@ -46,9 +48,15 @@ def fx_rates() -> None:
         """The `fx` quality gate; on success the asset event (with row counts) triggers the build."""
         return publish_feed("fx", [summary], outlet_events[FX_RATES], dag_run)
 
+    @task(pool=POOL, trigger_rule="none_failed", execution_timeout=timedelta(minutes=30))
+    def resolve_pending() -> dict[str, Any]:
+        """Sales waiting for a product version, rate or order line that has landed load now (every channel)."""
+        return call("resolve_pending")
+
     loaded = load_fx()
     load_reference() >> loaded
-    quality_fx(loaded)
+    pending = resolve_pending()
+    loaded >> pending >> quality_fx(loaded)
 
 
 fx_rates()

@@ -11,8 +11,11 @@
 4. **quality_sales**: the `sales` quality gate; on success the asset `xborder_sales_events` is
    updated, which schedules **warehouse_build**.
 
-Sales are valued with the FX rates and product versions already loaded, so let `fx_rates` and
-`supplier_catalogues` run first on a fresh warehouse. No new files: nothing downstream runs.
+Sales are valued with the FX rates and product versions already loaded; a sale whose product
+version or rate has not arrived yet waits in `raw.pending_sales_events` (quarantined
+`unknown_product` / `fx_rate_missing`, like a cancel before its order) and loads by itself when
+`supplier_catalogues` or `fx_rates` brings it (their **resolve_pending** step), so the DAGs may run
+in any order. No new files: nothing downstream runs.
 Re-runs and backfills change nothing (file checksums and event ids). Every task that opens the
 warehouse runs in the pool `xborder_warehouse` (one slot).
 """

@@ -8,8 +8,11 @@
 4. **load_catalogue**: one mapped task per such supplier: its files are read through the
    supplier's contract (`contracts/catalogues/`), bad rows quarantined with a reason, and its
    product history (SCD2 `core.dim_product`) rebuilt.
-5. **quality_catalogues**: the `catalogues` quality gate; on success the asset
-   `xborder_product_catalogue` is updated, which schedules **warehouse_build**.
+5. **resolve_pending**: the sales that were waiting for a product version (`unknown_product`, in
+   `raw.pending_sales_events`) load now, in every channel, even when no sales file is new.
+6. **quality_catalogues**: the `catalogues` quality gate; on success the asset
+   `xborder_product_catalogue` is updated, which schedules **warehouse_build** (its feed gates
+   validate what the pending pass loaded).
 
 No new files: the mapped load has nothing to do and the gate is skipped (no asset event).
 Re-runs and backfills change nothing (known checksums are skipped). Every task that opens the
@@ -79,10 +82,17 @@ def supplier_catalogues() -> None:
         # catalogues[:] fetches every mapped result in one request
         return publish_feed("catalogues", [suppliers, *catalogues[:]], outlet_events[PRODUCT_CATALOGUE], dag_run)
 
+    @task(pool=POOL, trigger_rule="none_failed", execution_timeout=timedelta(minutes=30))
+    def resolve_pending() -> dict[str, Any]:
+        """Sales waiting for a product version, rate or order line that has landed load now (every channel)."""
+        return call("resolve_pending")
+
     suppliers = load_suppliers()
     pending = suppliers_with_new_files()
     load_reference() >> suppliers >> pending
-    quality_catalogues(suppliers, load_catalogue.expand(supplier_id=pending))
+    loaded = load_catalogue.expand(supplier_id=pending)
+    waiting = resolve_pending()
+    loaded >> waiting >> quality_catalogues(suppliers, loaded)
 
 
 supplier_catalogues()

@@ -27,6 +27,9 @@ FORMATS = {"csv", "xlsx", "json", "jsonl", "parquet"}
 ENCODINGS = {"utf-8", "utf-8-sig", "cp1252", "latin-1"}
 FEEDS = {"catalogues", "sales", "suppliers"}
 EVENT_TYPE_MODES = {"column", "negative_quantity", "id_prefix"}
+# order | cancel | return (refer to an order line) | credit (a standalone negative line: valued as itself)
+EVENT_TYPES = {"order", "cancel", "return", "credit"}
+WAIT_DAYS_BOUND = 3650  # waiting.max_days: at most ten years
 WEIGHT_UNITS = {"g": "0.001", "kg": "1", "lb": "0.45359237"}
 THOUSANDS = {",", ".", " ", "'"}
 EVENT_TYPES = {"order", "cancel", "return", "credit"}
@@ -221,6 +224,7 @@ class Contract:
     timestamp_format: str | None = None
     timezone: str = "UTC"
     event_types: dict[str, Any] = field(default_factory=dict)
+    wait_days: int | None = None  # waiting.max_days (None: settings.wait_days)
     limits: Limits = field(default_factory=Limits)
     derive: tuple[Derivation, ...] = ()
     value_maps: tuple[ValueMap, ...] = ()
@@ -504,6 +508,32 @@ def _products(doc: dict, path: Path) -> Products | None:
     return Products(label, defaults, sku_map, rows, fingerprint)
 
 
+def _event_type_values(event_types: dict, path: Path) -> None:
+    """The event types a ``values`` or ``prefixes`` map (or the id_prefix ``default``) names must be known."""
+    named = [*(event_types.get("values") or {}).values(), *(event_types.get("prefixes") or {}).values()]
+    if event_types.get("default") is not None:
+        named.append(event_types["default"])
+    unknown = sorted({str(v) for v in named} - EVENT_TYPES)
+    _require(not unknown, path, f"event_types: unknown event types {unknown}; known: {sorted(EVENT_TYPES)}")
+
+
+def _wait_days(doc: dict, path: Path) -> int | None:
+    """``waiting: {max_days: N}``: how long a sale waits for its product version, FX rate or order line."""
+    raw = doc.get("waiting")
+    if raw is None:
+        return None
+    _require(isinstance(raw, dict) and set(raw) <= {"max_days"}, path, "waiting must be a mapping {max_days: N}")
+    if "max_days" not in raw:
+        return None
+    days = raw["max_days"]
+    _require(
+        isinstance(days, int) and not isinstance(days, bool) and 0 <= days <= WAIT_DAYS_BOUND,
+        path,
+        f"waiting.max_days must be a whole number of days from 0 (do not wait) to {WAIT_DAYS_BOUND}",
+    )
+    return int(days)
+
+
 def load_contract(path: Path) -> Contract:
     """Parse and check one contract file; errors name the file and the field."""
     try:
@@ -562,21 +592,16 @@ def load_contract(path: Path) -> Contract:
             )
         if mode == "id_prefix":
             _require(isinstance(event_types.get("prefixes"), dict), path, "event_types.prefixes needed")
-            _require(
-                event_types.get("default") in {None, *EVENT_TYPES},
-                path,
-                f"event_types.default (ids with no listed prefix) must be one of {sorted(EVENT_TYPES)}",
-            )
             prefixed = event_types.get("column", "event_id")
             _require(
                 prefixed in CANONICAL_FIELDS["sales"] and (prefixed in columns or prefixed in derived),
                 path,
                 "event_types.column must be a canonical field the contract maps or derives (default event_id)",
             )
-        kinds = {*(event_types.get("values") or {}).values(), *(event_types.get("prefixes") or {}).values()}
-        _require(kinds <= EVENT_TYPES, path, f"event types must be among {sorted(EVENT_TYPES)}, got {sorted(kinds)}")
+        _event_type_values(event_types, path)
         _require(bool(ts.get("format")), path, "timestamp.format needed (or 'native')")
     json_opts = doc.get("json") or {}
+    wait_days = _wait_days(doc, path) if feed == "sales" else None
     return Contract(
         name=str(doc.get("name") or path.stem),
         path=path,
@@ -601,6 +626,7 @@ def load_contract(path: Path) -> Contract:
         timestamp_format=ts.get("format"),
         timezone=str(ts.get("timezone", "UTC")),
         event_types=event_types,
+        wait_days=wait_days,
         limits=_limits(doc, feed, path),
         derive=derive,
         value_maps=_value_maps(doc, feed, path),

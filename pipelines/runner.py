@@ -16,7 +16,8 @@ gates, publish, reports. The rules live here and nowhere else:
 
 Each step opens the warehouse itself (one writer at a time), records itself in ``audit.runs``
 and returns a JSON-serialisable summary (Airflow passes these as XCom). Feeds load in dependency
-order: reference dims, suppliers, FX, catalogues, then sales.
+order: reference dims, suppliers, FX, catalogues, then sales; then a pending pass loads the sales
+that waited for a product version or rate that has now landed (``resolve_pending``).
 """
 
 from __future__ import annotations
@@ -241,10 +242,32 @@ def _load(
 
 
 def ingest_all(*, settings: Settings | None = None, progress: ProgressHook | None = None) -> dict[str, FeedSummary]:
-    """Every feed, in dependency order."""
+    """Every feed, in dependency order, then a pending pass (waiting sales whose product or rate landed)."""
     settings = settings or get_settings()
     with run_lock(settings):
-        return {feed: ingest_feed(feed, settings=settings, progress=progress) for feed in FEEDS}
+        summaries = {feed: ingest_feed(feed, settings=settings, progress=progress) for feed in FEEDS}
+        resolve_pending(settings=settings)
+        return summaries
+
+
+def resolve_pending(*, settings: Settings | None = None, run_id: str | None = None) -> dict[str, Any]:
+    """Load the waiting sales events of every channel whose product version, rate or order line landed.
+
+    Sales that arrived before the catalogue snapshot or ECB rate they need wait in
+    ``raw.pending_sales_events`` (``pipelines.ingest.pending``); a sales load re-evaluates its own
+    channel, this step every channel, so they load whatever order the feeds arrive in. It runs
+    after the feeds in :func:`run` and after the fx and catalogue loads in their DAGs; with
+    nothing new it changes nothing. Rows waiting longer than ``waiting.max_days`` become final.
+    """
+    from pipelines.ingest.pending import resolve_pending as resolve
+
+    settings = settings or get_settings()
+    with recorded_run("pending", settings, run_id) as (con, batch_id, detail):
+        result = resolve(con, settings, batch_id)
+        if result.loaded:
+            con.execute("CHECKPOINT")
+        detail.update(result.to_dict())
+    return detail
 
 
 def pending_units(feed: str, *, settings: Settings | None = None) -> list[str]:
@@ -447,6 +470,7 @@ class RunResult:
     built: dict[str, Any] = field(default_factory=dict)
     rejected: list[tuple[str, str, str]] = field(default_factory=list)  # (path, rejected | held, message)
     landed_files: int = 0
+    pending: dict[str, Any] = field(default_factory=dict)  # the pending pass (resolve_pending)
 
     @property
     def loaded_anything(self) -> bool:
@@ -476,6 +500,8 @@ def run(
             if ingest:
                 for feed in [f for f in FEEDS if not feeds or f in feeds]:
                     result.summaries.append(ingest_feed(feed, settings=settings, progress=hook(f"load {feed}")))
+                if not feeds or set(feeds) & set(GATED_FEEDS):  # a catalogue or rate may have landed for them
+                    result.pending = resolve_pending(settings=settings)
             result.gates = gate_pending(settings=settings, progress=hook("quality"))
             if build_after:
                 result.built = build(settings=settings, progress=hook("build"))

@@ -32,6 +32,12 @@ class Settings(BaseSettings):
     gx_dir: Path = REPO_ROOT / "great_expectations"
     lock_timeout_s: float = Field(30.0, description="How long to wait for the warehouse lock.")
     fx_lookback_days: int = 7
+    wait_days: int = Field(
+        30,
+        ge=0,
+        description="Days a sale waits for its product version, FX rate or order line before it is final "
+        "(XBORDER_WAIT_DAYS; a channel contract's waiting.max_days overrides it; 0: never waits).",
+    )
     threads: int | None = Field(None, description="DuckDB threads; default all cores.")
     memory_limit: str | None = Field(
         "4GB",

@@ -135,6 +135,13 @@ def show(console: Console, result: RunResult, landing: object) -> None:
             'Quarantined rows and rejected files: [bold]xborder sql "SELECT feed, reason, count(*) '
             'FROM audit.quarantine WHERE resolved_at IS NULL GROUP BY ALL"[/]'
         )
+    for note in result.pending.get("notes") or []:
+        console.print(f"[green]✓[/] {escape(note)}", highlight=False)
+    if result.pending.get("waiting"):
+        console.print(
+            f"{result.pending['waiting']:,} sales event(s) wait for a product version, FX rate or order line "
+            "(raw.pending_sales_events): they load by themselves when it lands"
+        )
     for name in result.gates:
         console.print(f"[green]✓[/] quality {name}")
     for step, value in result.built.items():

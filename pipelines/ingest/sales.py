@@ -10,13 +10,16 @@ Row rules (reason codes), Polars: ``missing_field``, ``text_too_long`` and ``con
 (ids, SKU, currency, country, region), ``bad_timestamp``, ``bad_number`` (not a number in the
 contract's convention, or beyond the warehouse types: quantity INTEGER, money DECIMAL(18,4)),
 ``unknown_event_type``, ``non_positive_quantity``, ``quantity_absurd`` (> ``limits.max_quantity``),
-and for orders ``price_not_positive``, ``price_absurd`` (> ``limits.max_unit_price``),
+and for orders and standalone credits ``price_not_positive``, ``price_absurd`` (> ``limits.max_unit_price``),
 ``discount_negative``, ``discount_exceeds_value`` (more than quantity x unit price),
 ``line_value_absurd`` (quantity x unit price - discount > ``limits.max_line_value``),
-``unknown_currency``, ``unknown_country``. SQL: ``event_id_conflict``, ``unknown_product``,
-``fx_rate_missing``, ``orphan_reference`` (pending: loaded automatically when the order line
-arrives), ``already_cancelled``, ``already_returned``, ``return_exceeds_quantity``. Exact repeats
-of loaded events are duplicates. Files are processed in chunks (date order), so memory stays bounded.
+``unknown_currency``, ``unknown_country``. Cancels, returns and credits take the absolute quantity
+(their event type carries the direction). SQL: ``event_id_conflict``, and the waiting ones
+(``raw.pending_sales_events``, loaded automatically when what they need lands, final after the
+contract's ``waiting.max_days``): ``unknown_product``, ``fx_rate_missing`` (orders and credits),
+``orphan_reference`` (cancels and returns before their order line); ``already_cancelled``,
+``already_returned``, ``return_exceeds_quantity``. Exact repeats of loaded or waiting events are
+duplicates. Files are processed in chunks (date order), so memory stays bounded.
 
 A file is rejected whole, and the channel's other files load, when it lies outside the layout
 (``bad_layout``), its date folder is not a real, plausible date in ASCII digits
@@ -242,13 +245,29 @@ def _load_chunk(
     valid = rows.filter(pl.col("reason").is_null())
     summary.notes += ensure_products(con, settings, contract, valid, batch_id)  # a channel's own products
     con.register("batch_events", valid.select(CANONICAL).to_arrow())
+    conform(con, settings, batch_id, channel, contract)
+    con.unregister("batch_events")
+    summary.notes += pending_notes(con, channel)
+    decided = con.sql("SELECT * FROM dispositions").pl()
+    _finish_chunk(con, batch, batch_id, summary, rows, decided, excluded)
+
+
+def wait_days(contract: Contract | None, settings: Settings) -> int:
+    """Days the channel's sales wait for a product version, rate or order line (contract, else settings)."""
+    if contract is not None and contract.wait_days is not None:
+        return contract.wait_days
+    return settings.wait_days
+
+
+def conform(
+    con: duckdb.DuckDBPyConnection, settings: Settings, batch_id: str, channel: str, contract: Contract | None
+) -> None:
+    """Run the load SQL over temp view/table ``batch_events`` of ``channel`` (and its waiting events)."""
     con.execute("SET VARIABLE channel = ?", [channel])
     con.execute("SET VARIABLE batch_id = ?", [batch_id])
     con.execute("SET VARIABLE lookback = ?", [settings.fx_lookback_days])
+    con.execute("SET VARIABLE wait_days = ?", [wait_days(contract, settings)])
     con.execute((settings.sql_dir / LOAD_SQL).read_text(encoding="utf-8"))
-    con.unregister("batch_events")
-    decided = con.sql("SELECT * FROM dispositions").pl()
-    _finish_chunk(con, batch, batch_id, summary, rows, decided, excluded)
 
 
 def _excluded_amounts(batch: Batch, contract: Contract, channel: str) -> pl.DataFrame:
@@ -257,6 +276,21 @@ def _excluded_amounts(batch: Batch, contract: Contract, channel: str) -> pl.Data
         return pl.DataFrame()
     valued = canonical(batch.excluded, contract, channel)
     return valued.select("sha256", "amount", "currency", status=pl.lit("excluded"))
+
+
+def pending_notes(con: duckdb.DuckDBPyConnection, channel: str) -> list[str]:
+    """What the last conform did to the channel's waiting events, for the load summary."""
+    ((loaded, eur, final, expired),) = con.execute(
+        "SELECT loaded, eur_loaded, final, expired FROM pending_counts"
+    ).fetchall()
+    notes = []
+    if loaded:
+        notes.append(f"{channel}: {loaded} waiting event(s) loaded (EUR {eur}): what they waited for arrived")
+    if final:
+        notes.append(f"{channel}: {final} waiting event(s) final: what arrived refused them (see audit.quarantine)")
+    if expired:
+        notes.append(f"{channel}: {expired} waiting event(s) stopped waiting (waiting.max_days): final")
+    return notes
 
 
 def _finish_chunk(
@@ -355,6 +389,8 @@ def canonical(frame: pl.DataFrame, contract: Contract, channel: str) -> pl.DataF
         prefixed = pl.col(contract.event_types.get("column", "event_id")).str.strip_chars()
         for prefix, value in sorted(contract.event_types["prefixes"].items(), key=lambda p: len(str(p[0]))):
             kind = pl.when(prefixed.str.starts_with(str(prefix))).then(pl.lit(value)).otherwise(kind)
+    # cancels, returns and credits carry their direction in the event type: their sign means nothing
+    qty = pl.when(kind.is_not_null() & (kind != "order")).then(qty.abs()).otherwise(qty)
     return frame.with_columns(
         channel=pl.lit(channel),
         event_type=kind,
@@ -404,7 +440,8 @@ def checked(rows: pl.DataFrame, countries: pl.Series, currencies: pl.Series) -> 
 
     Ceilings come from the rows' ``limit_*`` columns (their contract's ``limits``, see ``canonical``).
     """
-    is_order = pl.col("event_type") == "order"
+    # orders and standalone credits are valued as themselves: held to the same row rules
+    is_order = pl.col("event_type").is_in(["order", "credit"])
 
     def present(col: str) -> pl.Expr:
         return pl.col(col).is_not_null() & (pl.col(col) != "")

@@ -109,7 +109,18 @@ def _pending(feed: str) -> str:
 
 
 RAW_TABLES = {"fx": "raw.fx_rates", "catalogues": "raw.catalogue_items", "sales": "raw.sales_events"}
+EVENT_TYPES = ["order", "cancel", "return", "credit"]  # pipelines.contracts.EVENT_TYPES, in DESIGN order
 PENDING_SCOPE = "rows of load batches no passed quality gate has validated yet"
+
+
+# Sales rows waiting in raw.pending_sales_events (for a product version, an FX rate or their order
+# line) are late, not broken: the broken-feed rules (mostly_loaded, file_mostly_loaded) do not count
+# them, nor rows that loaded later; the reason-rate warnings (known_products, ...) still do.
+WAITING = {"sales": "quarantine_id IN (SELECT quarantine_id FROM raw.pending_sales_events)"}
+LATE = {
+    "sales": "(SELECT count(*) FROM audit.quarantine q WHERE q.sha256 = l.sha256 AND q.path = l.path "
+    "AND (q.resolved_at IS NOT NULL OR q.quarantine_id IN (SELECT quarantine_id FROM raw.pending_sales_events)))"
+}
 
 
 def _feed_assets(feed: str) -> tuple[Asset, ...]:
@@ -120,21 +131,23 @@ def _feed_assets(feed: str) -> tuple[Asset, ...]:
             f"{feed}_landed",
             f"{raw} + audit.quarantine",
             "every row of the loaded files of the pending batches: loaded (reason NULL) or quarantined (reason "
-            "code); files rejected whole are judged by the files rules",
-            f"SELECT source_file, line_number, NULL::VARCHAR AS column_name, NULL::VARCHAR AS reason "
-            f"FROM {raw} WHERE {_pending(feed)} "
-            f"UNION ALL SELECT path, line_number, column_name, reason FROM audit.quarantine "
-            f"WHERE feed = '{feed}' AND resolved_at IS NULL AND {_pending(feed)} "
+            "code; waiting: still waiting to load); files rejected whole are judged by the files rules",
+            f"SELECT source_file, line_number, NULL::VARCHAR AS column_name, NULL::VARCHAR AS reason, "
+            f"FALSE AS waiting FROM {raw} WHERE {_pending(feed)} "
+            f"UNION ALL SELECT path, line_number, column_name, reason, {WAITING.get(feed, 'FALSE')} AS waiting "
+            f"FROM audit.quarantine WHERE feed = '{feed}' AND resolved_at IS NULL AND {_pending(feed)} "
             f"AND path IN (SELECT path FROM audit.load_ledger WHERE feed = '{feed}' AND status = 'loaded')",
         ),
         Asset(
             f"{feed}_files",
             "audit.load_ledger",
-            "one row per landed file of the pending batches",
+            "one row per landed file of the pending batches (quarantined_share: rows quarantined for good, "
+            "over the rows not excluded by contract rules)",
             "SELECT path, source, status, rows_read, rows_loaded, rows_quarantined, rows_duplicate, rows_excluded, "
-            "rows_quarantined / greatest(rows_read - rows_excluded, 1) AS quarantined_share, "
+            f"(rows_quarantined - {LATE.get(feed, '0')}) / greatest(rows_read - rows_excluded, 1) "
+            "AS quarantined_share, "
             "rows_duplicate / greatest(rows_read - rows_excluded, 1) AS duplicate_share, message "
-            f"FROM audit.load_ledger WHERE feed = '{feed}' AND {_pending(feed)}",
+            f"FROM audit.load_ledger l WHERE feed = '{feed}' AND {_pending(feed)}",
         ),
     )
 
@@ -162,14 +175,16 @@ def _landed_rules(feed: str, broken_share: float, normal_share: float) -> tuple[
             "mostly_loaded",
             "critical",
             f"files of a batch with more than {broken_share:.0%} of its rows quarantined (largest first)",
-            "WITH f AS (SELECT source_file, count(*) AS rows, count(reason) AS quarantined FROM {batch} "
+            "WITH f AS (SELECT source_file, count(*) AS rows, count(reason) FILTER (WHERE NOT waiting) AS quarantined "
+            "FROM {batch} "
             "GROUP BY source_file), t AS (SELECT sum(rows) AS rows, sum(quarantined) AS quarantined FROM f) "
             "SELECT f.source_file, f.quarantined, f.rows, round(100 * t.quarantined / t.rows, 2) AS batch_pct "
             f"FROM f, t WHERE t.quarantined > {broken_share} * t.rows AND f.quarantined > 0 "
             "ORDER BY f.quarantined DESC, f.source_file",
             f"More than {broken_share:.0%} of the landed rows quarantined means the feed itself is broken "
             "(a changed layout, a wrong contract, a bad export), not a few bad rows; the files listed are "
-            "the ones responsible.",
+            "the ones responsible. Rows still waiting to load (sales before their catalogue or rate) do not "
+            "count.",
         ),
         warning(
             "few_quarantined",
@@ -472,9 +487,9 @@ SUITES: tuple[Suite, ...] = (
             critical(
                 "event_type_known",
                 IN_SET,
-                "Every event is an order, a cancellation or a return (DESIGN section 4).",
+                "Every event is an order, a cancellation, a return or a standalone credit (DESIGN section 4).",
                 column="event_type",
-                value_set=["order", "cancel", "return"],
+                value_set=EVENT_TYPES,
             ),
             sql(
                 "event_id_unique_per_channel",
@@ -514,6 +529,20 @@ SUITES: tuple[Suite, ...] = (
                 column="currency",
                 **where("event_type", "order"),
             ),
+            critical(
+                "credit_priced",
+                NOT_NULL,
+                "A standalone credit is valued as itself (quantity x unit price - discount): the price must be there.",
+                column="unit_price",
+                **where("event_type", "credit"),
+            ),
+            critical(
+                "credit_has_currency",
+                NOT_NULL,
+                "A standalone credit is converted to EUR at the ECB rate of its own date.",
+                column="currency",
+                **where("event_type", "credit"),
+            ),
             sql(
                 "currency_has_rate",
                 "critical",
@@ -521,9 +550,9 @@ SUITES: tuple[Suite, ...] = (
                 "SELECT b.channel, b.event_id, b.currency, b.event_ts FROM {batch} b "
                 "ANTI JOIN core.fx_rate r ON r.currency = b.currency "
                 "AND r.rate_date BETWEEN b.event_ts::DATE - getvariable('fx_lookback_days') AND b.event_ts::DATE "
-                "WHERE b.event_type = 'order' AND b.currency <> 'EUR'",
-                "Loaded orders were valued at the ECB rate of the order date or the latest within the look-back "
-                "(settings.fx_lookback_days); an order without one cannot have a EUR value.",
+                "WHERE b.event_type IN ('order', 'credit') AND b.currency <> 'EUR'",
+                "Loaded orders and credits were valued at the ECB rate of their date or the latest within the "
+                "look-back (settings.fx_lookback_days); one without a rate cannot have a EUR value (it waits).",
             ),
             sql(
                 "ship_to_is_iso_country",
@@ -564,9 +593,9 @@ SUITES: tuple[Suite, ...] = (
             sql(
                 "discount_within_line",
                 "warning",
-                "orders whose discount is negative or exceeds quantity x unit price",
+                "orders and credits whose discount is negative or exceeds quantity x unit price",
                 "SELECT channel, event_id, quantity, unit_price, discount FROM {batch} "
-                "WHERE event_type = 'order' AND (discount < 0 OR discount > quantity * unit_price)",
+                "WHERE event_type IN ('order', 'credit') AND (discount < 0 OR discount > quantity * unit_price)",
                 "A discount beyond the line's price gives a negative sale.",
             ),
         ),
@@ -580,7 +609,8 @@ SUITES: tuple[Suite, ...] = (
             warning(
                 "known_products",
                 NOT_IN_SET,
-                "At least 99.5% of landed sales rows refer to a product in the catalogues (unknown_product).",
+                "At least 99.5% of landed sales rows refer to a product in the catalogues (unknown_product: "
+                "they wait in raw.pending_sales_events for the snapshot, up to waiting.max_days).",
                 column="reason",
                 value_set=["unknown_product"],
                 mostly=0.995,
@@ -588,7 +618,7 @@ SUITES: tuple[Suite, ...] = (
             warning(
                 "rates_available",
                 NOT_IN_SET,
-                "At least 99.9% of landed sales rows have an ECB rate (fx_rate_missing).",
+                "At least 99.9% of landed sales rows have an ECB rate (fx_rate_missing: they wait for it).",
                 column="reason",
                 value_set=["fx_rate_missing"],
                 mostly=0.999,
@@ -623,7 +653,8 @@ SUITES: tuple[Suite, ...] = (
                 "(run summary, report, Data Docs) but does not hold back the other files: fix and land it again.",
             ),
             _file_mostly_loaded(
-                "A loaded sales file with more than half its rows quarantined is broken.",
+                "A loaded sales file with more than half its rows quarantined is broken (rows waiting for their "
+                "product version, rate or order line, or loaded later, do not count).",
             ),
             warning(
                 "redelivery_rate",
@@ -646,9 +677,9 @@ SUITES: tuple[Suite, ...] = (
             critical(
                 "event_type_known",
                 IN_SET,
-                "Every fact is an order, a cancellation or a return.",
+                "Every fact is an order, a cancellation, a return or a standalone credit.",
                 column="event_type",
-                value_set=["order", "cancel", "return"],
+                value_set=EVENT_TYPES,
             ),
             sql(
                 "event_key_unique",
@@ -671,7 +702,7 @@ SUITES: tuple[Suite, ...] = (
                 "SELECT channel, event_id, event_type, quantity, local_amount, eur_amount FROM {batch} "
                 "WHERE (event_type = 'order') <> (quantity > 0) "
                 "OR sign(eur_amount) * sign(quantity) < 0 OR sign(local_amount) * sign(quantity) < 0",
-                "Orders are positive, cancellations and returns negative, so SUM(eur_amount) is net sales.",
+                "Orders are positive, cancellations, returns and credits negative, so SUM(eur_amount) is net sales.",
             ),
             sql(
                 "product_version_at_order_date",
@@ -703,10 +734,11 @@ SUITES: tuple[Suite, ...] = (
                 "order lines with no or several orders, several cancellations, or more returned than ordered",
                 "SELECT channel, order_id, line_id, count(*) FILTER (WHERE event_type = 'order') AS orders, "
                 "count(*) FILTER (WHERE event_type = 'cancel') AS cancels, sum(quantity) AS net_units "
-                "FROM {batch} GROUP BY channel, order_id, line_id "
+                "FROM {batch} WHERE event_type <> 'credit' GROUP BY channel, order_id, line_id "
                 "HAVING count(*) FILTER (WHERE event_type = 'order') <> 1 "
                 "OR count(*) FILTER (WHERE event_type = 'cancel') > 1 OR sum(quantity) < 0",
-                "A cancellation or return refers to a loaded order line and never takes away more than it sold.",
+                "A cancellation or return refers to a loaded order line and never takes away more than it sold "
+                "(a standalone credit refers to none).",
             ),
             sql(
                 "dates_consistent",
@@ -941,10 +973,10 @@ SUITES: tuple[Suite, ...] = (
             sql(
                 "net_is_gross_less_cancellations_and_returns",
                 "critical",
-                "days whose net EUR is not gross + cancelled + returned",
-                "SELECT target_id, date, gross_eur, cancelled_eur, returned_eur, net_eur FROM {batch} "
-                "WHERE net_eur <> gross_eur + cancelled_eur + returned_eur",
-                "Net sales are orders less cancellations and returns, each on its own date.",
+                "days whose net EUR is not gross + cancelled + returned + credited",
+                "SELECT target_id, date, gross_eur, cancelled_eur, returned_eur, credited_eur, net_eur FROM {batch} "
+                "WHERE net_eur <> gross_eur + cancelled_eur + returned_eur + credited_eur",
+                "Net sales are orders less cancellations, returns and standalone credits, each on its own date.",
             ),
             critical(
                 "gross_not_negative",
@@ -967,6 +999,13 @@ SUITES: tuple[Suite, ...] = (
                 column="returned_eur",
                 max_value=0,
             ),
+            critical(
+                "credits_not_positive",
+                BETWEEN,
+                "Standalone credits (credit notes, refunds) remove value.",
+                column="credited_eur",
+                max_value=0,
+            ),
             sql(
                 "cumulative_is_running_total",
                 "critical",
@@ -979,11 +1018,11 @@ SUITES: tuple[Suite, ...] = (
             sql(
                 "cumulative_falls_only_with_cancellations_or_returns",
                 "critical",
-                "days on which cumulative net EUR fell without a cancellation or return",
+                "days on which cumulative net EUR fell without a cancellation, return or credit",
                 "SELECT target_id, date, previous, cumulative_net_eur FROM (SELECT *, lag(cumulative_net_eur) "
                 "OVER (PARTITION BY target_id ORDER BY date) AS previous FROM {batch}) "
-                "WHERE cumulative_net_eur < previous AND cancelled_eur = 0 AND returned_eur = 0",
-                "Within a target the cumulative series only goes down on days with cancellations or returns.",
+                "WHERE cumulative_net_eur < previous AND cancelled_eur = 0 AND returned_eur = 0 AND credited_eur = 0",
+                "Within a target the cumulative series only goes down on days with cancellations, returns or credits.",
             ),
             sql(
                 "reconciles_with_core",
@@ -1037,26 +1076,28 @@ SUITES: tuple[Suite, ...] = (
             sql(
                 "net_is_sum_of_parts",
                 "critical",
-                "rows whose net EUR is not gross + cancelled + returned",
-                "SELECT target_id, month, dimension, member, gross_eur, cancelled_eur, returned_eur, net_eur "
-                "FROM {batch} WHERE net_eur <> gross_eur + cancelled_eur + returned_eur",
-                "Net sales are orders less cancellations and returns.",
+                "rows whose net EUR is not gross + cancelled + returned + credited",
+                "SELECT target_id, month, dimension, member, gross_eur, cancelled_eur, returned_eur, credited_eur, "
+                "net_eur FROM {batch} WHERE net_eur <> gross_eur + cancelled_eur + returned_eur + credited_eur",
+                "Net sales are orders less cancellations, returns and standalone credits.",
             ),
             sql(
                 "each_dimension_reconciles_with_daily",
                 "critical",
                 "target, month and dimension totals that differ from the daily progress mart",
                 "WITH b AS (SELECT target_id, month, dimension, sum(gross_eur) AS g, sum(cancelled_eur) AS c, "
-                "sum(returned_eur) AS r, sum(net_eur) AS n FROM {batch} GROUP BY target_id, month, dimension), "
+                "sum(returned_eur) AS r, sum(credited_eur) AS k, sum(net_eur) AS n FROM {batch} "
+                "GROUP BY target_id, month, dimension), "
                 f"dims AS (SELECT unnest({list(BREAKDOWN_DIMENSIONS)}) AS dimension), "
                 "d AS (SELECT target_id, date_trunc('month', date)::DATE AS month, sum(gross_eur) AS g, "
-                "sum(cancelled_eur) AS c, sum(returned_eur) AS r, sum(net_eur) AS n "
+                "sum(cancelled_eur) AS c, sum(returned_eur) AS r, sum(credited_eur) AS k, sum(net_eur) AS n "
                 "FROM marts.export_progress_daily GROUP BY ALL), "
                 "expected AS (SELECT * FROM d CROSS JOIN dims) "
                 "SELECT target_id, month, dimension, expected.n AS daily_net, b.n AS breakdown_net "
                 "FROM expected FULL JOIN b USING (target_id, month, dimension) "
                 "WHERE coalesce(expected.g, 0) <> coalesce(b.g, 0) OR coalesce(expected.c, 0) <> coalesce(b.c, 0) "
-                "OR coalesce(expected.r, 0) <> coalesce(b.r, 0) OR coalesce(expected.n, 0) <> coalesce(b.n, 0)",
+                "OR coalesce(expected.r, 0) <> coalesce(b.r, 0) OR coalesce(expected.k, 0) <> coalesce(b.k, 0) "
+                "OR coalesce(expected.n, 0) <> coalesce(b.n, 0)",
                 "Every breakdown splits the same monthly totals as the daily series, to the cent.",
             ),
         ),

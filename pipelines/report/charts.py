@@ -17,7 +17,7 @@ from pipelines.report.format import eur_short
 FONT = "system-ui,-apple-system,'Segoe UI',Roboto,'Helvetica Neue',Arial,sans-serif"
 INK, MUTED, GRID = "#0f172a", "#64748b", "#e2e8f0"
 ACTUAL, STRETCH, FINAL = "#1d4ed8", "#059669", "#d97706"
-GROSS, CANCELLED, RETURNED, NET = "#3b82f6", "#f59e0b", "#dc2626", "#0f172a"
+GROSS, CANCELLED, RETURNED, CREDITED, NET = "#3b82f6", "#f59e0b", "#dc2626", "#9333ea", "#0f172a"
 
 
 @dataclass(frozen=True)
@@ -192,14 +192,14 @@ def progress_chart(
 
 
 def monthly_chart(
-    rows: list[tuple[date, Decimal, Decimal, Decimal, Decimal]], *, title: str, uid: str = "monthly"
+    rows: list[tuple[date, Decimal, Decimal, Decimal, Decimal, Decimal]], *, title: str, uid: str = "monthly"
 ) -> str:
-    """Per month: gross sales up; cancellations and returns down, stacked; the net as a line."""
+    """Per month: gross sales up; cancellations, returns and standalone credits down, stacked; the net as a line."""
     if not rows:
         return ""
     f = Frame(960, 300, 86, 28, 36, 36)
-    up = max(max(float(g) for _, g, _, _, _ in rows), 1.0)
-    down = max(max(float(-(c + r)) for _, _, c, r, _ in rows), 0.0)
+    up = max(max(float(g) for _, g, _, _, _, _ in rows), 1.0)
+    down = max(max(float(-(c + r + k)) for _, _, c, r, k, _ in rows), 0.0)
     step = nice_step(up + down)
     up = math.ceil(up / step) * step
     down = math.ceil(down / step) * step if down > 0 else 0.0
@@ -207,11 +207,11 @@ def monthly_chart(
     def y(v: float) -> float:
         return f.y0 - (f.y0 - f.y1) * (v + down) / (up + down)
 
-    gross_total = sum(g for _, g, _, _, _ in rows)
-    net_total = sum(n for _, _, _, _, n in rows)
+    gross_total = sum(g for _, g, _, _, _, _ in rows)
+    net_total = sum(n for *_, n in rows)
     desc = (
         f"{len(rows)} months from {rows[0][0]:%b %Y} to {rows[-1][0]:%b %Y}: gross {eur_short(float(gross_total))}, "
-        f"net {eur_short(float(net_total))} after cancellations and returns."
+        f"net {eur_short(float(net_total))} after cancellations, returns and credits."
     )
     parts = [_svg_open(f.width, f.height, title, desc, uid)]
     tick = -down
@@ -225,19 +225,21 @@ def monthly_chart(
     width = max(slot * 0.72, 1.0)
     every = 1 if len(rows) <= 12 else 3 if len(rows) <= 40 else 6
     net_points = []
-    for i, (month, gross, cancelled, returned, net) in enumerate(rows):
+    for i, (month, gross, cancelled, returned, credited, net) in enumerate(rows):
         bx = f.x0 + i * slot + (slot - width) / 2
-        g, c, r = float(gross), float(-cancelled), float(-returned)
+        g, c, r, k = float(gross), float(-cancelled), float(-returned), float(-credited)
         tip = (
             f"{month:%b %Y}: gross EUR {gross:,.2f}; cancelled EUR {cancelled:,.2f}; "
-            f"returned EUR {returned:,.2f}; net EUR {net:,.2f}"
+            f"returned EUR {returned:,.2f}; credited EUR {credited:,.2f}; net EUR {net:,.2f}"
         )
         parts.append(
             f"<g><title>{escape(tip)}</title>"
             f'<rect x="{bx:.1f}" y="{y(g):.1f}" width="{width:.1f}" height="{y(0) - y(g):.1f}" fill="{GROSS}"/>'
             f'<rect x="{bx:.1f}" y="{y(0):.1f}" width="{width:.1f}" height="{y(-c) - y(0):.1f}" fill="{CANCELLED}"/>'
             f'<rect x="{bx:.1f}" y="{y(-c):.1f}" width="{width:.1f}" height="{y(-c - r) - y(-c):.1f}" '
-            f'fill="{RETURNED}"/></g>'
+            f'fill="{RETURNED}"/>'
+            f'<rect x="{bx:.1f}" y="{y(-c - r):.1f}" width="{width:.1f}" height="{y(-c - r - k) - y(-c - r):.1f}" '
+            f'fill="{CREDITED}"/></g>'
         )
         net_points.append(f"{bx + width / 2:.1f},{y(float(net)):.1f}")
         if i % every == 0:
@@ -255,6 +257,7 @@ def monthly_chart(
                 (GROSS, "", "gross sales"),
                 (CANCELLED, "", "cancellations"),
                 (RETURNED, "", "returns"),
+                (CREDITED, "", "credits"),
                 (NET, "", "net"),
             ],
             f.x0,

@@ -86,7 +86,8 @@ def _tops(con: duckdb.DuckDBPyConnection, target_id: str, total: Decimal) -> lis
         top = rows(
             con,
             """SELECT member, any_value(label) AS label, sum(net_eur) AS net_eur, sum(gross_eur) AS gross_eur,
-                      sum(cancelled_eur) + sum(returned_eur) AS lost_eur, sum(units) AS units
+                      sum(cancelled_eur) + sum(returned_eur) + sum(credited_eur) AS lost_eur,
+                      sum(units) AS units
                FROM marts.export_breakdown_monthly WHERE target_id = ? AND dimension = ?
                GROUP BY member ORDER BY net_eur DESC, member LIMIT ?""",
             [target_id, dimension, TOP_N],
@@ -111,7 +112,8 @@ def targets(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
         con,
         """SELECT target_id, date_trunc('month', date)::DATE AS month, sum(order_lines) AS order_lines,
                   sum(gross_eur) AS gross_eur, sum(cancelled_eur) AS cancelled_eur,
-                  sum(returned_eur) AS returned_eur, sum(net_eur) AS net_eur, sum(units) AS units,
+                  sum(returned_eur) AS returned_eur, sum(credited_eur) AS credited_eur, sum(net_eur) AS net_eur,
+                  sum(units) AS units,
                   arg_max(cumulative_net_eur, date) AS cumulative_net_eur
            FROM marts.export_progress_daily GROUP BY ALL ORDER BY target_id, month""",
     ):
@@ -133,13 +135,16 @@ def targets(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
         )
         t["monthly"] = monthly[tid]
         t["monthly_chart"] = monthly_chart(
-            [(m["month"], m["gross_eur"], m["cancelled_eur"], m["returned_eur"], m["net_eur"]) for m in monthly[tid]],
-            title=f"{t['name']}: monthly gross sales, cancellations and returns",
+            [
+                (m["month"], m["gross_eur"], m["cancelled_eur"], m["returned_eur"], m["credited_eur"], m["net_eur"])
+                for m in monthly[tid]
+            ],
+            title=f"{t['name']}: monthly gross sales, cancellations, returns and credits",
             uid=f"m{i}",
         )
         t["totals"] = {
             k: sum((m[k] for m in monthly[tid]), Decimal(0))
-            for k in ("gross_eur", "cancelled_eur", "returned_eur", "net_eur")
+            for k in ("gross_eur", "cancelled_eur", "returned_eur", "credited_eur", "net_eur")
         }
         t["tops"] = _tops(con, tid, t["cumulative_net_eur"])
         t["progress_bar"] = min(float(t["pct_of_target"] or 0), 100.0)

@@ -1,7 +1,20 @@
 -- Conform one channel's batch of canonical sales events (temp table batch_events) into
--- core.fct_sales_event, by the rules of DESIGN §4. Variables: channel, batch_id, lookback.
--- Leaves temp table dispositions(sha256, line_number, status, reason, column_name, detail):
--- status loaded | quarantined | duplicate; pending orphans are 'quarantined' (orphan_reference).
+-- core.fct_sales_event, by the rules of DESIGN §4, and re-evaluate the channel's waiting events
+-- (raw.pending_sales_events). Variables: channel, batch_id, lookback, wait_days.
+-- With an empty batch_events it is the channel's share of a pending pass (pipelines/ingest/pending.py).
+-- Leaves temp tables dispositions(sha256, line_number, status, reason, column_name, detail,
+-- quarantine_id): status loaded | quarantined | duplicate of each batch row (waiting rows are
+-- 'quarantined' with the quarantine_id that links their raw.pending_sales_events row), and
+-- pending_counts (what happened to the events that were waiting).
+--
+-- Waiting: an order or standalone credit without a product version valid on its date
+-- (unknown_product) or an ECB rate within the look-back (fx_rate_missing; a currency of which no
+-- rate at all is loaded while others are, such as XXX, does not wait), and a cancel or return
+-- whose order line is not loaded (orphan_reference), wait in raw.pending_sales_events and load by
+-- themselves once what they need is there: orders and credits are evaluated first, so a waiting
+-- order line and its waiting cancels and returns load in the same pass. A row still waiting
+-- wait_days after its quarantine row was written is final: it leaves the queue, its quarantine
+-- row stays open with a detail saying it stopped waiting (wait_days 0: nothing waits).
 
 -- 1. Duplicates and id conflicts, against history and within the batch.
 CREATE OR REPLACE TEMP TABLE ev AS
@@ -33,17 +46,25 @@ SELECT ev.*,
 FROM ev LEFT JOIN seen s USING (event_id)
 WINDOW w AS (PARTITION BY ev.event_id ORDER BY ev.source_file, ev.line_number);
 
--- 2. Orders: product version valid at the order's UTC date, ECB rate of that date (or the
---    latest within the look-back), EUR rounded half-even per line.
-CREATE OR REPLACE TEMP TABLE orders AS
-WITH o AS (
-    SELECT *, event_ts::DATE AS order_date FROM ev_status WHERE status = 'new' AND event_type = 'order'
+-- 2. Orders and standalone credits, of this batch and waiting from earlier ones: product version
+--    valid at their own UTC date, ECB rate of that date (or the latest within the look-back), EUR
+--    rounded half-even per line. A credit is valued as itself and stored negative.
+CREATE OR REPLACE TEMP TABLE valued AS
+WITH v AS (
+    SELECT * EXCLUDE (content, status), NULL::BIGINT AS quarantine_id, FALSE AS was_pending
+    FROM ev_status WHERE status = 'new' AND event_type IN ('order', 'credit')
+    UNION ALL BY NAME
+    SELECT * EXCLUDE (batch_id), TRUE AS was_pending
+    FROM raw.pending_sales_events
+    WHERE channel = getvariable('channel') AND event_type IN ('order', 'credit')
 ),
+o AS (SELECT *, event_ts::DATE AS order_date FROM v),
 priced AS (
     SELECT o.*, r.rate AS asof_rate, r.rate_date AS asof_date
     FROM o ASOF LEFT JOIN core.fx_rate r ON r.currency = o.currency AND o.order_date >= r.rate_date
 )
 SELECT priced.*,
+    CASE WHEN priced.event_type = 'credit' THEN -1 ELSE 1 END AS direction,
     p.product_sk, p.country_of_origin, p.hs_code, p.hs_chapter, p.category, p.unit_weight_kg,
     CASE WHEN priced.currency = 'EUR' THEN 1::DECIMAL(18, 6)
          WHEN priced.order_date - asof_date <= getvariable('lookback') THEN asof_rate END AS fx_rate,
@@ -55,22 +76,40 @@ LEFT JOIN core.dim_product p
   ON p.supplier_id = priced.supplier_id AND p.supplier_sku = priced.supplier_sku
  AND p.valid_from <= priced.order_date AND priced.order_date < p.valid_to;
 
+CREATE OR REPLACE TEMP TABLE valued_eval AS
+SELECT *,
+    CASE WHEN product_sk IS NULL THEN 'unknown_product' WHEN fx_rate IS NULL THEN 'fx_rate_missing' END AS reason,
+    CASE WHEN product_sk IS NULL THEN 'supplier_sku' WHEN fx_rate IS NULL THEN 'currency' END AS column_name,
+    CASE WHEN product_sk IS NULL THEN 'no product version of ' || supplier_id || '/' || supplier_sku
+                                      || ' valid on ' || order_date::VARCHAR
+         WHEN fx_rate IS NULL THEN 'no ECB ' || currency || ' rate within ' || getvariable('lookback')::VARCHAR
+                                   || ' days before ' || order_date::VARCHAR END AS problem,
+    CASE WHEN product_sk IS NULL THEN 'a catalogue snapshot (or product map) brings a version valid that day'
+         WHEN fx_rate IS NULL THEN 'the ECB rate arrives' END AS awaits,
+    -- a rate can arrive only for a currency the ECB quotes (any rate of it loaded), or before any rate is
+    -- loaded at all; a row without a rate in a currency the ECB never quotes is final at once
+    product_sk IS NULL OR fx_rate IS NULL AND (currency IN (SELECT DISTINCT currency FROM core.fx_rate)
+                                              OR NOT EXISTS (SELECT 1 FROM core.fx_rate)) AS waits
+FROM valued;
+
 INSERT INTO core.fct_sales_event BY NAME
 SELECT channel, event_id, event_type, event_ts, order_date AS event_date, order_id, line_id, order_date,
        supplier_id, supplier_sku, product_sk, country_of_origin, hs_code, hs_chapter, category,
-       quantity, currency, local_amount, fx_rate, fx_rate_date,
-       core.to_eur(local_amount, fx_rate)::DECIMAL(18, 2) AS eur_amount,
-       (quantity * unit_weight_kg)::DECIMAL(18, 4) AS weight_kg,
+       direction * quantity AS quantity, currency, (direction * local_amount)::DECIMAL(18, 4) AS local_amount,
+       fx_rate, fx_rate_date,
+       (direction * core.to_eur(local_amount, fx_rate))::DECIMAL(18, 2) AS eur_amount,
+       (direction * quantity * unit_weight_kg)::DECIMAL(18, 4) AS weight_kg,
        ship_to_country, ship_to_region, source_file, line_number, getvariable('batch_id') AS batch_id
-FROM orders WHERE product_sk IS NOT NULL AND fx_rate IS NOT NULL;
+FROM valued_eval WHERE reason IS NULL;
 
--- 3. Cancellations and returns of this batch plus those pending from earlier batches.
+-- 3. Cancellations and returns of this batch plus those pending from earlier batches (after the
+--    orders above, so an order line that just loaded takes its waiting cancels and returns along).
 CREATE OR REPLACE TEMP TABLE refs AS
 SELECT * EXCLUDE (content, status), NULL::BIGINT AS quarantine_id, FALSE AS was_pending
 FROM ev_status WHERE status = 'new' AND event_type IN ('cancel', 'return')
 UNION ALL BY NAME
 SELECT * EXCLUDE (batch_id), TRUE AS was_pending
-FROM raw.pending_sales_events WHERE channel = getvariable('channel');
+FROM raw.pending_sales_events WHERE channel = getvariable('channel') AND event_type IN ('cancel', 'return');
 
 -- The facts of the referenced order lines only: a semi join probes the (large) history with the
 -- (small) set of lines, so no hash table is ever built over the history.
@@ -140,42 +179,105 @@ SELECT channel, event_id, event_type, event_ts, event_ts::DATE AS event_date, or
        source_file, line_number, getvariable('batch_id') AS batch_id
 FROM ref_eval WHERE reason IS NULL;
 
--- 4. Raw history of what was loaded (canonical, as landed).
+-- 4. What happened to the events that were waiting: loaded now, final (a reference whose order
+--    line arrived but cannot take it: already cancelled...; an order whose currency turns out to
+--    have no ECB rates at all), still waiting, or waited too long.
+CREATE OR REPLACE TEMP TABLE pending_eval AS
+WITH now_ AS (
+    SELECT quarantine_id, event_type,
+           CASE WHEN reason IS NULL THEN 'loaded' WHEN waits THEN 'waiting' ELSE 'final' END AS outcome,
+           reason, column_name,
+           CASE WHEN waits THEN problem || '; waits in raw.pending_sales_events until ' || awaits END AS detail,
+           '; then the ECB rates loaded hold no ' || currency || ' rate at all: final' AS final_note,
+           direction * core.to_eur(local_amount, fx_rate) AS eur_amount
+    FROM valued_eval WHERE was_pending
+    UNION ALL
+    SELECT quarantine_id, event_type,
+           CASE WHEN reason IS NULL THEN 'loaded' WHEN reason = 'orphan_reference' THEN 'waiting' ELSE 'final' END,
+           reason, NULL, NULL,
+           '; the order line arrived in batch ' || getvariable('batch_id') || ' but: ' || reason,
+           CASE WHEN reason IS NULL THEN CASE WHEN event_type = 'cancel' THEN -order_eur
+                ELSE -core.to_eur_share(order_local, o_fx_rate, quantity, order_qty) END END
+    FROM ref_eval WHERE was_pending
+)
+SELECT n.* REPLACE (
+           CASE WHEN n.outcome = 'waiting'
+                 AND q.quarantined_at + to_days(getvariable('wait_days')::INTEGER) <= current_localtimestamp()
+                THEN 'expired' ELSE n.outcome END AS outcome),
+       q.reason AS was_reason, q.quarantined_at
+FROM now_ n LEFT JOIN audit.quarantine q USING (quarantine_id);
+
+-- 5. Raw history of what was loaded (canonical, as landed): this batch's rows and the waiting ones.
 INSERT INTO raw.sales_events BY NAME
 SELECT channel, event_id, event_type, event_ts, order_id, line_id, supplier_id, supplier_sku, quantity,
        unit_price, currency, discount, ship_to_country, ship_to_region, source_file, line_number,
        getvariable('batch_id') AS batch_id
 FROM ev_status WHERE status = 'new'
-  AND ((event_type = 'order' AND event_id IN (SELECT event_id FROM orders WHERE product_sk IS NOT NULL AND fx_rate IS NOT NULL))
-    OR (event_type <> 'order' AND event_id IN (SELECT event_id FROM ref_eval WHERE reason IS NULL AND NOT was_pending)));
+  AND ((event_type IN ('order', 'credit')
+        AND event_id IN (SELECT event_id FROM valued_eval WHERE reason IS NULL AND NOT was_pending))
+    OR (event_type IN ('cancel', 'return')
+        AND event_id IN (SELECT event_id FROM ref_eval WHERE reason IS NULL AND NOT was_pending)));
 INSERT INTO raw.sales_events BY NAME
 SELECT * EXCLUDE (sha256, quarantine_id, batch_id), getvariable('batch_id') AS batch_id
 FROM raw.pending_sales_events
 WHERE channel = getvariable('channel')
-  AND quarantine_id IN (SELECT quarantine_id FROM ref_eval WHERE was_pending AND reason IS NULL);
+  AND quarantine_id IN (SELECT quarantine_id FROM pending_eval WHERE outcome = 'loaded');
 
--- 5. Late data: resolved pending events leave the queue; new orphans join it.
+-- 6. Late data: loaded events leave the queue and their quarantine rows are resolved; final and
+--    expired ones leave it with a detail saying why; waiting ones say what they wait for now.
 UPDATE audit.quarantine SET resolved_at = current_localtimestamp(), resolved_batch_id = getvariable('batch_id')
-WHERE quarantine_id IN (SELECT quarantine_id FROM ref_eval WHERE was_pending AND reason IS NULL);
+WHERE quarantine_id IN (SELECT quarantine_id FROM pending_eval WHERE outcome = 'loaded');
 UPDATE audit.quarantine q
-SET detail = q.detail || '; the order line arrived in batch ' || getvariable('batch_id') || ' but: ' || e.reason
-FROM ref_eval e
-WHERE q.quarantine_id = e.quarantine_id AND e.was_pending AND e.reason NOT IN ('orphan_reference');
+SET reason = CASE WHEN e.event_type IN ('order', 'credit') THEN e.reason ELSE q.reason END,
+    column_name = CASE WHEN e.event_type IN ('order', 'credit') THEN e.column_name ELSE q.column_name END,
+    detail = q.detail || e.final_note
+FROM pending_eval e
+WHERE q.quarantine_id = e.quarantine_id AND e.outcome = 'final';
+UPDATE audit.quarantine q
+SET reason = e.reason, column_name = e.column_name,
+    detail = e.detail || ' (waiting since ' || strftime(q.quarantined_at, '%Y-%m-%d %H:%M') || ', at most '
+             || getvariable('wait_days')::VARCHAR || ' days; was ' || q.reason || ')'
+FROM pending_eval e
+WHERE q.quarantine_id = e.quarantine_id AND e.outcome IN ('waiting', 'expired') AND e.reason IS DISTINCT FROM q.reason
+  AND e.event_type IN ('order', 'credit');
+UPDATE audit.quarantine q
+SET detail = q.detail || '; stopped waiting on ' || strftime(current_localtimestamp(), '%Y-%m-%d')
+             || ' after ' || getvariable('wait_days')::VARCHAR || ' days (waiting.max_days): final, '
+             || 'no longer loads by itself (a new delivery of it loads)'
+FROM pending_eval e
+WHERE q.quarantine_id = e.quarantine_id AND e.outcome = 'expired';
 DELETE FROM raw.pending_sales_events
 WHERE channel = getvariable('channel')
-  AND quarantine_id IN (SELECT quarantine_id FROM ref_eval WHERE was_pending AND reason <> 'orphan_reference'
-                        OR (was_pending AND reason IS NULL));
+  AND quarantine_id IN (SELECT quarantine_id FROM pending_eval WHERE outcome IN ('loaded', 'final', 'expired'));
 
-CREATE OR REPLACE TEMP TABLE orphans AS
+CREATE OR REPLACE TEMP TABLE pending_counts AS
+SELECT count(*) FILTER (WHERE outcome = 'loaded') AS loaded,
+       coalesce(sum(eur_amount) FILTER (WHERE outcome = 'loaded'), 0)::DECIMAL(38, 2) AS eur_loaded,
+       count(*) FILTER (WHERE outcome = 'final') AS final,
+       count(*) FILTER (WHERE outcome = 'expired') AS expired,
+       count(*) FILTER (WHERE outcome = 'waiting') AS waiting
+FROM pending_eval;
+
+-- 7. New waiting rows: this batch's orders and credits without a product version or rate (in a
+--    currency the ECB quotes), and its cancels and returns without their order line (not when the
+--    channel waits 0 days).
+CREATE OR REPLACE TEMP TABLE waiting AS
 SELECT *, nextval('audit.quarantine_seq') AS new_quarantine_id
-FROM ref_eval WHERE reason = 'orphan_reference' AND NOT was_pending;
+FROM (
+    SELECT channel, event_id, event_type, event_ts, order_id, line_id, supplier_id, supplier_sku, quantity,
+           unit_price, currency, discount, ship_to_country, ship_to_region, source_file, line_number, sha256
+    FROM valued_eval WHERE reason IS NOT NULL AND waits AND NOT was_pending
+    UNION ALL
+    SELECT channel, event_id, event_type, event_ts, order_id, line_id, supplier_id, supplier_sku, quantity,
+           unit_price, currency, discount, ship_to_country, ship_to_region, source_file, line_number, sha256
+    FROM ref_eval WHERE reason = 'orphan_reference' AND NOT was_pending
+)
+WHERE getvariable('wait_days') > 0;
 INSERT INTO raw.pending_sales_events BY NAME
-SELECT channel, event_id, event_type, event_ts, order_id, line_id, supplier_id, supplier_sku, quantity,
-       unit_price, currency, discount, ship_to_country, ship_to_region, source_file, line_number,
-       getvariable('batch_id') AS batch_id, sha256, new_quarantine_id AS quarantine_id
-FROM orphans;
+SELECT * EXCLUDE (new_quarantine_id), getvariable('batch_id') AS batch_id, new_quarantine_id AS quarantine_id
+FROM waiting;
 
--- 6. What happened to each row of this batch.
+-- 8. What happened to each row of this batch.
 CREATE OR REPLACE TEMP TABLE dispositions AS
 SELECT sha256, line_number, 'duplicate' AS status, NULL AS reason, NULL AS column_name, NULL AS detail,
        NULL::BIGINT AS quarantine_id
@@ -185,22 +287,27 @@ SELECT sha256, line_number, 'quarantined', 'event_id_conflict', 'event_id',
        'event id already loaded with different content', NULL
 FROM ev_status WHERE status = 'event_id_conflict'
 UNION ALL
-SELECT sha256, line_number,
-       CASE WHEN product_sk IS NULL OR fx_rate IS NULL THEN 'quarantined' ELSE 'loaded' END,
-       CASE WHEN product_sk IS NULL THEN 'unknown_product' WHEN fx_rate IS NULL THEN 'fx_rate_missing' END,
-       CASE WHEN product_sk IS NULL THEN 'supplier_sku' WHEN fx_rate IS NULL THEN 'currency' END,
-       CASE WHEN product_sk IS NULL THEN 'no product version of ' || supplier_id || '/' || supplier_sku
-                                         || ' valid on ' || order_date::VARCHAR
-            WHEN fx_rate IS NULL THEN 'no ECB ' || currency || ' rate within ' || getvariable('lookback')::VARCHAR
-                                      || ' days before ' || order_date::VARCHAR END,
-       NULL
-FROM orders
+SELECT v.sha256, v.line_number, CASE WHEN v.reason IS NULL THEN 'loaded' ELSE 'quarantined' END, v.reason,
+       v.column_name,
+       CASE WHEN w.new_quarantine_id IS NOT NULL
+            THEN v.problem || '; waits in raw.pending_sales_events (at most ' || getvariable('wait_days')::VARCHAR
+                 || ' days) and loads when ' || v.awaits
+            WHEN v.reason IS NOT NULL AND NOT v.waits
+            THEN v.problem || '; the ECB publishes no ' || v.currency || ' rates: final, it does not wait'
+            WHEN v.reason IS NOT NULL THEN v.problem || ' (the channel does not wait: waiting.max_days 0)' END,
+       w.new_quarantine_id
+FROM valued_eval v LEFT JOIN (SELECT sha256, line_number, new_quarantine_id FROM waiting) w USING (sha256, line_number)
+WHERE NOT v.was_pending
 UNION ALL
-SELECT sha256, line_number, CASE WHEN reason IS NULL THEN 'loaded' ELSE 'quarantined' END, reason,
-       CASE WHEN reason IS NULL THEN NULL WHEN reason = 'return_exceeds_quantity' THEN 'quantity' ELSE 'order_id' END,
-       CASE WHEN reason = 'orphan_reference' THEN 'no order line ' || order_id || '/' || line_id
-                 || ' loaded yet; waits in raw.pending_sales_events and loads when it arrives'
-            WHEN reason IS NOT NULL THEN 'order line ' || order_id || '/' || line_id END,
-       o.new_quarantine_id
-FROM ref_eval LEFT JOIN (SELECT sha256, line_number, new_quarantine_id FROM orphans) o USING (sha256, line_number)
-WHERE NOT ref_eval.was_pending;
+SELECT r.sha256, r.line_number, CASE WHEN r.reason IS NULL THEN 'loaded' ELSE 'quarantined' END, r.reason,
+       CASE WHEN r.reason IS NULL THEN NULL WHEN r.reason = 'return_exceeds_quantity' THEN 'quantity' ELSE 'order_id' END,
+       CASE WHEN w.new_quarantine_id IS NOT NULL
+            THEN 'no order line ' || r.order_id || '/' || r.line_id || ' loaded yet; waits in raw.pending_sales_events'
+                 || ' (at most ' || getvariable('wait_days')::VARCHAR || ' days) and loads when it arrives'
+            WHEN r.reason = 'orphan_reference'
+            THEN 'no order line ' || r.order_id || '/' || r.line_id
+                 || ' loaded (the channel does not wait: waiting.max_days 0)'
+            WHEN r.reason IS NOT NULL THEN 'order line ' || r.order_id || '/' || r.line_id END,
+       w.new_quarantine_id
+FROM ref_eval r LEFT JOIN (SELECT sha256, line_number, new_quarantine_id FROM waiting) w USING (sha256, line_number)
+WHERE NOT r.was_pending;

@@ -6,30 +6,35 @@
 -- most versions as they were costs little), plus the held lines that come back.
 --   * product_sk, country_of_origin, hs_code, hs_chapter, category and weight_kg follow the
 --     version valid on the order date; cancels and returns copy their order's (weight: the
---     cancelled line's, or the returned share of it, as the load computes them);
+--     cancelled line's, or the returned share of it, as the load computes them); a standalone
+--     credit is its own line: it follows the version valid on its own date;
 --   * an order line whose order date has no version any more (the snapshot shows the SKU not
 --     listed then) leaves core whole (order, cancels, returns) for core.fct_sales_event_held,
 --     each fact quarantined as unknown_product; it comes back, re-pointed, when a version
 --     covers the date again. EUR values never change: they depend on price, rate and date only.
 -- Leaves temp table repoint_counts(restored, repointed, held, eur_held, eur_restored).
 
--- 1. Held order lines whose order date has a version again come back (re-pointed in step 2).
+-- 1. Held order lines (and credits) whose order date has a version again come back (re-pointed in
+--    step 2). credit_id: a credit is a line of its own, whatever order line shares its ids.
 CREATE OR REPLACE TEMP TABLE rp_restore AS
-SELECT DISTINCT h.channel, h.order_id, h.line_id
+SELECT DISTINCT h.channel, h.order_id, h.line_id, CASE WHEN h.event_type = 'credit' THEN h.event_id END AS credit_id
 FROM core.fct_sales_event_held h
 JOIN core.dim_product p
   ON p.supplier_id = h.supplier_id AND p.supplier_sku = h.supplier_sku
  AND p.valid_from <= h.order_date AND h.order_date < p.valid_to
-WHERE h.event_type = 'order' AND h.supplier_id IN (SELECT supplier_id FROM affected_suppliers);
+WHERE h.event_type IN ('order', 'credit') AND h.supplier_id IN (SELECT supplier_id FROM affected_suppliers);
 
 CREATE OR REPLACE TEMP TABLE rp_restored AS
-SELECT h.* FROM core.fct_sales_event_held h SEMI JOIN rp_restore USING (channel, order_id, line_id);
+SELECT h.* FROM core.fct_sales_event_held h
+SEMI JOIN rp_restore r
+  ON r.channel = h.channel AND r.order_id = h.order_id AND r.line_id = h.line_id
+ AND r.credit_id IS NOT DISTINCT FROM CASE WHEN h.event_type = 'credit' THEN h.event_id END;
 
 UPDATE audit.quarantine SET resolved_at = current_localtimestamp(), resolved_batch_id = getvariable('batch_id')
 WHERE quarantine_id IN (SELECT quarantine_id FROM rp_restored);
 INSERT INTO core.fct_sales_event BY NAME SELECT * EXCLUDE (quarantine_id, held_batch_id) FROM rp_restored;
-DELETE FROM core.fct_sales_event_held h USING rp_restore r
-WHERE h.channel = r.channel AND h.order_id = r.order_id AND h.line_id = r.line_id;
+DELETE FROM core.fct_sales_event_held h USING rp_restored r
+WHERE h.channel = r.channel AND h.event_id = r.event_id;
 
 -- 2. The version valid on each candidate fact's order date, taken from the line's order.
 CREATE OR REPLACE TEMP TABLE rp_changed AS
@@ -49,29 +54,31 @@ WHERE f.supplier_id IN (SELECT supplier_id FROM affected_suppliers)
   AND f.product_sk IN (SELECT product_sk FROM rp_changed);
 
 CREATE OR REPLACE TEMP TABLE rp_orders AS
-SELECT f.channel, f.order_id, f.line_id, f.quantity AS order_qty,
-       p.product_sk, p.country_of_origin, p.hs_code, p.hs_chapter, p.category,
-       (f.quantity * p.unit_weight_kg)::DECIMAL(18, 4) AS order_weight
+SELECT f.channel, f.order_id, f.line_id, CASE WHEN f.event_type = 'credit' THEN f.event_id END AS credit_id,
+       f.quantity AS order_qty, p.product_sk, p.country_of_origin, p.hs_code, p.hs_chapter, p.category,
+       (f.quantity * p.unit_weight_kg)::DECIMAL(18, 4) AS order_weight  -- a credit's: negative, as stored
 FROM rp_facts f
 LEFT JOIN core.dim_product p
   ON p.supplier_id = f.supplier_id AND p.supplier_sku = f.supplier_sku
  AND p.valid_from <= f.order_date AND f.order_date < p.valid_to
-WHERE f.event_type = 'order';
+WHERE f.event_type IN ('order', 'credit');
 
 CREATE OR REPLACE TEMP TABLE rp_new AS
 SELECT f.channel, f.event_id, f.eur_amount, o.product_sk IS NULL AS lost,
        o.product_sk, o.country_of_origin, o.hs_code, o.hs_chapter, o.category,
-       CASE WHEN f.event_type = 'order' THEN o.order_weight
+       CASE WHEN f.event_type IN ('order', 'credit') THEN o.order_weight
             WHEN f.event_type = 'cancel' THEN -o.order_weight
             ELSE -(o.order_weight / o.order_qty * -f.quantity) END::DECIMAL(18, 4) AS weight_kg,
        (o.product_sk, o.country_of_origin, o.hs_code, o.hs_chapter, o.category)
            IS DISTINCT FROM (f.product_sk, f.country_of_origin, f.hs_code, f.hs_chapter, f.category)
-       OR CASE WHEN f.event_type = 'order' THEN o.order_weight
+       OR CASE WHEN f.event_type IN ('order', 'credit') THEN o.order_weight
                WHEN f.event_type = 'cancel' THEN -o.order_weight
                ELSE -(o.order_weight / o.order_qty * -f.quantity) END::DECIMAL(18, 4)
            IS DISTINCT FROM f.weight_kg AS changed
 FROM rp_facts f
-JOIN rp_orders o USING (channel, order_id, line_id);
+JOIN rp_orders o
+  ON o.channel = f.channel AND o.order_id = f.order_id AND o.line_id = f.line_id
+ AND o.credit_id IS NOT DISTINCT FROM CASE WHEN f.event_type = 'credit' THEN f.event_id END;
 
 -- 3. Lines without a version leave core for the held table, quarantined as unknown_product.
 CREATE OR REPLACE TEMP TABLE rp_hold AS

@@ -1,13 +1,14 @@
 -- Take one loaded sales file out of raw and core (xborder db retract; pipelines/retract.py).
 -- Variables: rt_path, rt_sha, rt_batch (the batch that loaded the file), retraction_id (marks the
 -- quarantine and pending rows it writes, and the quarantine rows it resolves).
---   * the file's events: raw.sales_events rows loaded in its batch, plus its pending orphans
---     that a later batch loaded (their quarantine rows name the file's sha256 and that batch);
+--   * the file's events: raw.sales_events rows loaded in its batch, plus its waiting events
+--     (orphans, orders and credits that waited for a product version or rate) that a later batch
+--     or pending pass loaded (their quarantine rows name the file's sha256 and that batch);
 --     their facts leave core.fct_sales_event (or core.fct_sales_event_held);
 --   * cancels and returns of other files that refer to the file's order lines go back to
 --     raw.pending_sales_events, each with an unresolved orphan_reference quarantine row, exactly
 --     like a cancel whose order has not arrived: the load that brings the order line applies them;
---   * the file's own pending orphans leave the queue and its open quarantine rows are resolved.
+--   * the file's own waiting events leave the queue and its open quarantine rows are resolved.
 -- Leaves temp table retract_counts (one row of counts and EUR).
 
 CREATE OR REPLACE TEMP TABLE rt_own AS
@@ -18,7 +19,8 @@ UNION
 SELECT r.channel, r.event_id, r.event_type, r.order_id, r.line_id
 FROM raw.sales_events r
 JOIN audit.quarantine q
-  ON q.sha256 = getvariable('rt_sha') AND q.path = r.source_file AND q.reason = 'orphan_reference'
+  ON q.sha256 = getvariable('rt_sha') AND q.path = r.source_file
+ AND q.reason IN ('orphan_reference', 'unknown_product', 'fx_rate_missing')
  AND q.line_number = r.line_number AND q.resolved_batch_id = r.batch_id
 WHERE r.source_file = getvariable('rt_path');
 
@@ -71,7 +73,7 @@ DELETE FROM core.fct_sales_event f USING rt_events e WHERE f.channel = e.channel
 DELETE FROM core.fct_sales_event_held h USING rt_events e WHERE h.channel = e.channel AND h.event_id = e.event_id;
 DELETE FROM raw.sales_events r USING rt_events e WHERE r.channel = e.channel AND r.event_id = e.event_id;
 
--- the file's own pending orphans leave the queue; its open quarantine rows are closed
+-- the file's own waiting events leave the queue; its open quarantine rows are closed
 DELETE FROM raw.pending_sales_events WHERE sha256 = getvariable('rt_sha') AND source_file = getvariable('rt_path');
 UPDATE audit.quarantine SET resolved_at = current_localtimestamp(), resolved_batch_id = getvariable('retraction_id')
 WHERE sha256 = getvariable('rt_sha') AND path = getvariable('rt_path') AND resolved_at IS NULL;

@@ -4,7 +4,8 @@
 --   temp table mart_scope (core.dim_target rows): the targets to add them to;
 --   variable   mart_all_goods (BOOLEAN): also add them to marts.agg_all_goods_monthly.
 -- Additive (sums merge into existing rows), so adding each fact exactly once gives the same
--- aggregates as one pass over all facts. Money stays DECIMAL throughout.
+-- aggregates as one pass over all facts. Money stays DECIMAL throughout. net_eur = gross_eur +
+-- cancelled_eur + returned_eur + credited_eur (orders, cancels, returns, standalone credits).
 
 -- One pass over the facts, every grain at once: per target and day, and per target, month and
 -- each dimension read from the facts.
@@ -41,6 +42,7 @@ SELECT target_id,
        coalesce(sum(eur_amount) FILTER (WHERE event_type = 'order'), 0)::DECIMAL(18, 2) AS gross_eur,
        coalesce(sum(eur_amount) FILTER (WHERE event_type = 'cancel'), 0)::DECIMAL(18, 2) AS cancelled_eur,
        coalesce(sum(eur_amount) FILTER (WHERE event_type = 'return'), 0)::DECIMAL(18, 2) AS returned_eur,
+       coalesce(sum(eur_amount) FILTER (WHERE event_type = 'credit'), 0)::DECIMAL(18, 2) AS credited_eur,
        sum(eur_amount)::DECIMAL(18, 2) AS net_eur,
        sum(quantity)::BIGINT AS units,
        sum(weight_kg)::DECIMAL(18, 4) AS kg
@@ -57,7 +59,8 @@ GROUP BY GROUPING SETS (
 );
 
 MERGE INTO marts.agg_target_daily a
-USING (SELECT target_id, event_date AS date, order_lines, gross_eur, cancelled_eur, returned_eur, net_eur, units, kg
+USING (SELECT target_id, event_date AS date, order_lines, gross_eur, cancelled_eur, returned_eur, credited_eur,
+              net_eur, units, kg
        FROM mart_delta WHERE dimension = 'day') d
 ON a.target_id = d.target_id AND a.date = d.date
 WHEN MATCHED THEN UPDATE SET
@@ -65,14 +68,15 @@ WHEN MATCHED THEN UPDATE SET
     gross_eur = a.gross_eur + d.gross_eur,
     cancelled_eur = a.cancelled_eur + d.cancelled_eur,
     returned_eur = a.returned_eur + d.returned_eur,
+    credited_eur = a.credited_eur + d.credited_eur,
     net_eur = a.net_eur + d.net_eur,
     units = a.units + d.units,
     kg = a.kg + d.kg
 WHEN NOT MATCHED THEN INSERT BY NAME;
 
 MERGE INTO marts.agg_target_monthly a
-USING (SELECT target_id, month, dimension, member, order_lines, gross_eur, cancelled_eur, returned_eur, net_eur,
-              units, kg
+USING (SELECT target_id, month, dimension, member, order_lines, gross_eur, cancelled_eur, returned_eur,
+              credited_eur, net_eur, units, kg
        FROM mart_delta WHERE dimension <> 'day') d
 ON a.target_id = d.target_id AND a.month = d.month AND a.dimension = d.dimension AND a.member = d.member
 WHEN MATCHED THEN UPDATE SET
@@ -80,6 +84,7 @@ WHEN MATCHED THEN UPDATE SET
     gross_eur = a.gross_eur + d.gross_eur,
     cancelled_eur = a.cancelled_eur + d.cancelled_eur,
     returned_eur = a.returned_eur + d.returned_eur,
+    credited_eur = a.credited_eur + d.credited_eur,
     net_eur = a.net_eur + d.net_eur,
     units = a.units + d.units,
     kg = a.kg + d.kg
@@ -93,6 +98,7 @@ USING (
            coalesce(sum(eur_amount) FILTER (WHERE event_type = 'order'), 0)::DECIMAL(18, 2) AS gross_eur,
            coalesce(sum(eur_amount) FILTER (WHERE event_type = 'cancel'), 0)::DECIMAL(18, 2) AS cancelled_eur,
            coalesce(sum(eur_amount) FILTER (WHERE event_type = 'return'), 0)::DECIMAL(18, 2) AS returned_eur,
+           coalesce(sum(eur_amount) FILTER (WHERE event_type = 'credit'), 0)::DECIMAL(18, 2) AS credited_eur,
            sum(eur_amount)::DECIMAL(18, 2) AS net_eur,
            sum(quantity)::BIGINT AS units,
            coalesce(sum(weight_kg), 0)::DECIMAL(18, 4) AS kg
@@ -106,6 +112,7 @@ WHEN MATCHED THEN UPDATE SET
     gross_eur = a.gross_eur + d.gross_eur,
     cancelled_eur = a.cancelled_eur + d.cancelled_eur,
     returned_eur = a.returned_eur + d.returned_eur,
+    credited_eur = a.credited_eur + d.credited_eur,
     net_eur = a.net_eur + d.net_eur,
     units = a.units + d.units,
     kg = a.kg + d.kg

@@ -17,6 +17,7 @@ series AS (
            coalesce(a.gross_eur, 0)::DECIMAL(18, 2) AS gross_eur,
            coalesce(a.cancelled_eur, 0)::DECIMAL(18, 2) AS cancelled_eur,
            coalesce(a.returned_eur, 0)::DECIMAL(18, 2) AS returned_eur,
+           coalesce(a.credited_eur, 0)::DECIMAL(18, 2) AS credited_eur,
            coalesce(a.net_eur, 0)::DECIMAL(18, 2) AS net_eur,
            coalesce(a.units, 0)::BIGINT AS units,
            coalesce(a.kg, 0)::DECIMAL(18, 4) AS kg
@@ -75,6 +76,7 @@ SELECT target_id,
        gross_eur,
        cancelled_eur,
        returned_eur,
+       credited_eur,
        net_eur,
        units,
        kg,
@@ -117,8 +119,9 @@ COMMENT ON COLUMN marts.export_progress_daily.order_lines IS 'Order lines ordere
 COMMENT ON COLUMN marts.export_progress_daily.gross_eur IS 'EUR of orders that day (positive).';
 COMMENT ON COLUMN marts.export_progress_daily.cancelled_eur IS 'EUR of cancellations that day (negative; the whole line value, on the cancel date).';
 COMMENT ON COLUMN marts.export_progress_daily.returned_eur IS 'EUR of returns that day (negative; the returned share at the original order rate, on the return date).';
-COMMENT ON COLUMN marts.export_progress_daily.net_eur IS 'Net EUR that day: gross_eur + cancelled_eur + returned_eur.';
-COMMENT ON COLUMN marts.export_progress_daily.units IS 'Net units that day (orders minus cancelled and returned units).';
+COMMENT ON COLUMN marts.export_progress_daily.credited_eur IS 'EUR of standalone credits that day (negative; credit notes and refunds referencing no order line, valued as themselves at their own date''s rate).';
+COMMENT ON COLUMN marts.export_progress_daily.net_eur IS 'Net EUR that day: gross_eur + cancelled_eur + returned_eur + credited_eur.';
+COMMENT ON COLUMN marts.export_progress_daily.units IS 'Net units that day (orders minus cancelled, returned and credited units).';
 COMMENT ON COLUMN marts.export_progress_daily.kg IS 'Net weight in kg that day (catalogue unit weight x signed quantity).';
 COMMENT ON COLUMN marts.export_progress_daily.cumulative_net_eur IS 'Net EUR from the window start up to and including the day.';
 COMMENT ON COLUMN marts.export_progress_daily.cumulative_units IS 'Net units from the window start up to and including the day.';

@@ -2,7 +2,9 @@
 -- written apart from the pipeline (its own parsing, dedupe, FX as-of and rounding). Product
 -- origin comes from the warehouse's core.dim_product (SCD2, tested on its own).
 -- Variables: landing (landing root), lookback (days). Result: temp table reference_daily
--- (event_date, origin, ship_to, net_eur) of every conformed event.
+-- (event_date, origin, ship_to, net_eur) of every conformed event. Orders and standalone credits
+-- (tmall CREDIT: a credit note naming no order line) are valued as themselves at their own date's
+-- rate, credits negative; cancels and returns at their order line's.
 
 CREATE OR REPLACE TEMP TABLE ref_rates AS
 WITH hist AS (
@@ -25,9 +27,11 @@ WHERE trim(rate) NOT IN ('N/A', '') AND trim(currency) <> '';
 CREATE OR REPLACE TEMP TABLE ref_events AS
 SELECT DISTINCT * FROM (
     SELECT 'tmall_global' AS channel, event_id,
-           CASE type WHEN 'PAID' THEN 'order' WHEN 'CANCELLED' THEN 'cancel' WHEN 'REFUNDED' THEN 'return' END AS kind,
+           CASE type WHEN 'PAID' THEN 'order' WHEN 'CANCELLED' THEN 'cancel' WHEN 'REFUNDED' THEN 'return'
+                     WHEN 'CREDIT' THEN 'credit' END AS kind,
            (created_at::TIMESTAMPTZ AT TIME ZONE 'UTC') AS ts, order_no AS order_id, line_no::VARCHAR AS line_id,
-           supplier AS supplier_id, sku, qty::INTEGER AS qty, price::DECIMAL(18, 4) AS price, currency,
+           supplier AS supplier_id, sku,
+           CASE WHEN type = 'PAID' THEN qty ELSE abs(qty) END::INTEGER AS qty, price::DECIMAL(18, 4) AS price, currency,
            discount::DECIMAL(18, 4) AS discount, country
     FROM read_json(getvariable('landing') || '/sales/tmall_global/*/*.jsonl', format = 'newline_delimited',
                    columns = {event_id: 'VARCHAR', type: 'VARCHAR', created_at: 'VARCHAR', order_no: 'VARCHAR',
@@ -64,25 +68,30 @@ LEFT JOIN ref_rates r
  AND r.rate_date = (SELECT max(rate_date) FROM ref_rates x
                     WHERE x.currency = e.currency AND x.rate_date <= e.ts::DATE
                       AND x.rate_date >= e.ts::DATE - getvariable('lookback'))
-WHERE e.kind = 'order';
+WHERE e.kind IN ('order', 'credit');
 
 CREATE OR REPLACE TEMP TABLE reference_daily AS
 WITH valued AS (
-    SELECT channel, order_id, line_id, qty, amount, rate, origin, country,
+    SELECT channel, event_id, kind, ts, order_id, line_id, qty, amount, rate, origin, country,
            -- cents = amount * 100 / rate, both as integers in 1e-6 units
            ref_round((amount * 1000000)::HUGEINT * 100, (rate * 1000000)::HUGEINT) AS cents
     FROM ref_orders WHERE rate IS NOT NULL
 ),
 moves AS (
+    -- orders and credits: themselves, on their own date (a credit negative)
+    SELECT ts::DATE AS event_date, origin, country AS ship_to,
+           CASE kind WHEN 'order' THEN cents ELSE -cents END AS cents
+    FROM valued
+    UNION ALL
+    -- cancels and returns: their order line's value, at its rate, on their own date
     SELECT e.ts::DATE AS event_date, v.origin, v.country AS ship_to,
            CASE e.kind
-               WHEN 'order' THEN v.cents
                WHEN 'cancel' THEN -v.cents
                ELSE -ref_round((v.amount * 1000000)::HUGEINT * 100 * e.qty, (v.rate * 1000000)::HUGEINT * v.qty)
            END AS cents
     FROM ref_events e
-    JOIN valued v USING (channel, order_id, line_id)
-    WHERE e.kind = 'order' OR e.kind IN ('cancel', 'return')
+    JOIN valued v ON v.kind = 'order' AND v.channel = e.channel AND v.order_id = e.order_id AND v.line_id = e.line_id
+    WHERE e.kind IN ('cancel', 'return')
 )
 SELECT event_date, origin, ship_to, (sum(cents)::DECIMAL(38, 0) / 100)::DECIMAL(38, 2) AS net_eur
 FROM moves GROUP BY ALL;

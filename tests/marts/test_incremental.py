@@ -132,7 +132,7 @@ def test_many_batches_in_any_order_equal_one_full_build(con, settings) -> None:
         rows = []
         for _ in range(rng.randint(1, 40)):
             serial += 1
-            kind = rng.choice(["order"] * 6 + ["cancel", "return"])
+            kind = rng.choice(["order"] * 6 + ["cancel", "return", "credit"])
             sign = 1 if kind == "order" else -1
             rows.append(
                 (

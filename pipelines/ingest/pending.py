@@ -1,0 +1,117 @@
+"""Waiting sales events (``raw.pending_sales_events``) re-evaluated when what they wait for lands.
+
+Orders and standalone credits whose product version (``unknown_product``) or ECB rate
+(``fx_rate_missing``) is missing, and cancels and returns whose order line is not loaded
+(``orphan_reference``), wait in ``raw.pending_sales_events`` with an open quarantine row. Every
+sales load of a channel re-evaluates that channel's waiting events (``sql/core/fct_sales_event_load.sql``);
+:func:`resolve_pending` runs the same SQL for every channel without new sales files, so that a
+catalogue snapshot or an ECB file that lands after the sales it prices loads them in the same run
+(``pipelines.runner.resolve_pending``: after the feeds in ``xborder run``, and in the fx and
+catalogue DAGs); a channel contract whose ``products`` section or SKU map changed is applied first
+(``refresh_products``: its facts re-pointed). Orders and credits are evaluated before cancels
+and returns, so an order line that loads takes its waiting cancels and returns along in the
+same pass.
+
+A row that loads leaves the queue, its quarantine row gets ``resolved_at`` (its file's ledger row
+keeps counting it as quarantined, as for every late row); a row still waiting ``waiting.max_days``
+(contract; default ``XBORDER_WAIT_DAYS``) after its quarantine row was written is final: it leaves
+the queue, its quarantine row stays open and says it stopped waiting. Running a pass again with
+nothing new changes nothing.
+
+A pass that loaded anything is recorded in ``audit.pending_passes``; its batch id is then a
+pending ``sales`` batch (``audit.dq_pending_batches``) that the sales gate validates before
+anything is published.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import duckdb
+
+from pipelines.contracts import channel_contracts, load_contracts
+from pipelines.ingest.channel_products import refresh_products
+from pipelines.ingest.sales import conform, pending_notes
+from pipelines.retract import atomic
+from pipelines.settings import Settings
+
+
+@dataclass
+class PendingPass:
+    """What one pass did to the waiting events (counts over every channel)."""
+
+    batch_id: str
+    channels: list[str] = field(default_factory=list)  # channels that had waiting events
+    loaded: int = 0
+    eur_loaded: Decimal = Decimal("0.00")
+    final: int = 0  # refused once it arrived: an already cancelled line, a currency without ECB rates
+    expired: int = 0  # stopped waiting after waiting.max_days
+    waiting: int = 0  # still waiting after the pass
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.loaded or self.final or self.expired)
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-serialisable (money as a string, exact)."""
+        out = asdict(self)
+        out["eur_loaded"] = str(self.eur_loaded)
+        return out
+
+
+def resolve_pending(
+    con: duckdb.DuckDBPyConnection, settings: Settings, batch_id: str, channels: list[str] | None = None
+) -> PendingPass:
+    """Re-evaluate the waiting events of every channel (or of ``channels``) in one transaction.
+
+    Facts and raw rows that load carry ``batch_id``. Returns the counts; a pass that changed
+    anything is recorded in ``audit.pending_passes``.
+    """
+    result = PendingPass(batch_id)
+    contracts = channel_contracts(load_contracts(settings.contracts_dir, "sales"))
+    with atomic(con):
+        for channel, contract in sorted(contracts.items()):  # a changed product map applies without new sales
+            if channels is None or channel in channels:
+                result.notes += refresh_products(con, settings, contract, batch_id)
+        found = [
+            c for (c,) in con.execute("SELECT DISTINCT channel FROM raw.pending_sales_events ORDER BY 1").fetchall()
+        ]
+        result.channels = [c for c in found if channels is None or c in channels]
+        if not result.channels:
+            return result
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE batch_events AS "
+            "SELECT * EXCLUDE (batch_id, quarantine_id) FROM raw.pending_sales_events LIMIT 0"
+        )
+        try:
+            for channel in result.channels:
+                conform(con, settings, batch_id, channel, contracts.get(channel))
+                ((loaded, eur, final, expired, waiting),) = con.execute(
+                    "SELECT loaded, eur_loaded, final, expired, waiting FROM pending_counts"
+                ).fetchall()
+                result.loaded += loaded
+                result.eur_loaded += eur
+                result.final += final
+                result.expired += expired
+                result.waiting += waiting
+                result.notes += pending_notes(con, channel)
+        finally:
+            con.execute("DROP TABLE IF EXISTS batch_events")
+        if result.changed:
+            con.execute(
+                "INSERT INTO audit.pending_passes VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    batch_id,
+                    datetime.now(UTC).replace(tzinfo=None),
+                    result.channels,
+                    result.loaded,
+                    result.eur_loaded,
+                    result.final,
+                    result.expired,
+                    result.waiting,
+                ],
+            )
+    return result
