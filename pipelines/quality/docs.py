@@ -105,6 +105,7 @@ class QuarantineSummary:
     by_file: list[dict[str, Any]] = field(default_factory=list)
     files_total: int = 0
     gate_runs: list[dict[str, Any]] = field(default_factory=list)
+    excluded: list[dict[str, Any]] = field(default_factory=list)  # lines left out by contract rules
     problem: str | None = None
 
 
@@ -154,6 +155,15 @@ def quarantine_summary(con: duckdb.DuckDBPyConnection, source: str) -> Quarantin
             [FILE_ROWS],
         )
     )
+    try:
+        summary.excluded = _dicts(
+            con.execute(
+                """SELECT feed, source, rule, sum(rows) AS rows, count(DISTINCT path) AS files
+                   FROM audit.load_exclusions GROUP BY ALL ORDER BY rows DESC, feed, source, rule"""
+            )
+        )
+    except duckdb.CatalogException:  # a snapshot from before exclude rules existed
+        summary.excluded = []
     try:
         summary.gate_runs = _dicts(
             con.execute(

@@ -201,6 +201,11 @@ def freshness(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         """SELECT feed, reason, count(*) AS n FROM audit.quarantine WHERE resolved_at IS NULL
            GROUP BY ALL ORDER BY n DESC, feed, reason""",
     )
+    facts["excluded"] = rows(
+        con,
+        """SELECT feed, source, rule, sum(rows) AS n FROM audit.load_exclusions
+           GROUP BY ALL ORDER BY n DESC, feed, source, rule""",
+    )
     facts["rejected"] = rows(
         con,
         """SELECT l.path, l.feed, l.status, l.loaded_at,
