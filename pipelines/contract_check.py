@@ -15,6 +15,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import duckdb
 import polars as pl
 
 from pipelines.contracts import Contract, ContractError, load_contract
@@ -91,6 +92,9 @@ class CheckResult:
     rows_excluded: int = 0
     reasons: list[ReasonCount] = field(default_factory=list)
     exclusions: list[ReasonCount] = field(default_factory=list)  # per exclude rule (reason = the rule's name)
+    rows_would_wait: int = 0  # sales: of the rows that would load, those that would wait (against a snapshot)
+    waits: list[ReasonCount] = field(default_factory=list)  # unknown_product, fx_rate_missing, orphan_reference
+    waits_against: str | None = None  # the snapshot the waits were judged against
     rejection: Rejection | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -281,8 +285,19 @@ def _notes(path: Path, contract: Contract, result: CheckResult) -> list[str]:
     return notes
 
 
-def check_file(path: Path, contract: Contract, reference_dir: Path, examples: int = EXAMPLES) -> CheckResult:
-    """What loading ``path`` through ``contract`` would do, without a warehouse."""
+def check_file(
+    path: Path,
+    contract: Contract,
+    reference_dir: Path,
+    examples: int = EXAMPLES,
+    snapshot: Path | None = None,
+    lookback_days: int = 7,
+) -> CheckResult:
+    """What loading ``path`` through ``contract`` would do, without a warehouse.
+
+    With ``snapshot`` (a published, read-only snapshot), sales rows that pass the rules are also
+    judged against its products, ECB rates and order lines: those that would wait are counted.
+    """
     path = path.resolve()
     encoding, delimiter = sniff(path, contract)
     text_format = contract.format in {"csv", "json", "jsonl"}
@@ -323,8 +338,58 @@ def check_file(path: Path, contract: Contract, reference_dir: Path, examples: in
     result.rows_quarantined = bad.height
     result.rows_duplicate = rows.filter(pl.col("reason").is_null() & pl.col("duplicate")).height
     result.rows_would_load = frame.height - result.rows_quarantined - result.rows_duplicate
-    counts = bad.group_by("reason").len().sort(["len", "reason"], descending=[True, False])
-    for reason, n in counts.iter_rows():
-        first = bad.filter(pl.col("reason") == reason).head(examples)
-        result.reasons.append(ReasonCount(reason, n, _examples(contract, first)))
+    result.reasons = _per_reason(contract, bad, examples)
+    if contract.feed == "sales" and snapshot is not None:
+        good = rows.filter(pl.col("reason").is_null() & ~pl.col("duplicate"))
+        waiting = would_wait(good, contract, snapshot, lookback_days)
+        result.rows_would_wait, result.waits_against = waiting.height, snapshot.name
+        result.waits = _per_reason(contract, waiting.sort("line_number"), examples)
     return result
+
+
+def _per_reason(contract: Contract, bad: pl.DataFrame, examples: int) -> list[ReasonCount]:
+    counts = bad.group_by("reason").len().sort(["len", "reason"], descending=[True, False])
+    return [
+        ReasonCount(reason, n, _examples(contract, bad.filter(pl.col("reason") == reason).head(examples)))
+        for reason, n in counts.iter_rows()
+    ]
+
+
+WAIT_SQL = """
+SELECT r.line_number, r.raw_row,
+    CASE
+        WHEN r.event_type IN ('order', 'credit') AND NOT getvariable('own_products') AND NOT EXISTS (
+            SELECT 1 FROM core.dim_product p WHERE p.supplier_id = r.supplier_id AND p.supplier_sku = r.supplier_sku
+              AND p.valid_from <= r.event_ts::DATE AND r.event_ts::DATE < p.valid_to) THEN 'unknown_product'
+        WHEN r.event_type IN ('order', 'credit') AND r.currency <> 'EUR' AND NOT EXISTS (
+            SELECT 1 FROM core.fx_rate x WHERE x.currency = r.currency AND x.rate_date <= r.event_ts::DATE
+              AND r.event_ts::DATE - x.rate_date <= getvariable('lookback')) THEN 'fx_rate_missing'
+        WHEN r.event_type IN ('cancel', 'return') AND NOT EXISTS (
+            SELECT 1 FROM core.fct_sales_event f WHERE f.channel = r.channel AND f.order_id = r.order_id
+              AND f.line_id = r.line_id AND f.event_type = 'order')
+          AND NOT EXISTS (
+            SELECT 1 FROM check_rows o WHERE o.event_type = 'order' AND o.order_id = r.order_id
+              AND o.line_id = r.line_id) THEN 'orphan_reference'
+    END AS reason,
+    CASE WHEN r.event_type IN ('cancel', 'return') THEN 'order_id'
+         WHEN r.currency <> 'EUR' THEN 'currency' ELSE 'supplier_sku' END AS column_name
+FROM check_rows r
+"""
+
+
+def would_wait(rows: pl.DataFrame, contract: Contract, snapshot: Path, lookback_days: int) -> pl.DataFrame:
+    """The rows that would wait at load (reason, column_name), judged read-only against ``snapshot``.
+
+    A preview of the load's own decisions (``sql/core/fct_sales_event_load.sql``): no product
+    version valid on the event's UTC date (unless the contract describes its own products), no
+    ECB rate within the look-back, a cancel or return whose order line is neither loaded nor in
+    the file. The file's content reaches DuckDB only as a registered Arrow table.
+    """
+    columns = ["line_number", "raw_row", "channel", "event_type", "event_ts", "order_id", "line_id"]
+    columns += ["supplier_id", "supplier_sku", "currency"]
+    with duckdb.connect(str(snapshot), read_only=True) as con:
+        con.register("check_rows", rows.select(columns).to_arrow())
+        con.execute("SET VARIABLE own_products = ?", [contract.products is not None])
+        con.execute("SET VARIABLE lookback = ?", [lookback_days])
+        decided = con.sql(WAIT_SQL).pl()
+    return decided.filter(pl.col("reason").is_not_null())

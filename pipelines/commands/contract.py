@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
     from pipelines.contract_check import CheckResult, ReasonCount
     from pipelines.contract_init import Draft
+    from pipelines.settings import Settings
 
 app = typer.Typer(
     help="Data contracts (contracts/*.yml): draft one from a sample file (init), check a sample against one (check)."
@@ -39,8 +40,9 @@ def check_command(
     and delimiter declared and detected, rows read, rows that would load, rows that would be
     quarantined per reason code with the first examples (line, column, value as landed), or for
     a structural break (undecodable bytes, a missing column, not parseable) the file, line and
-    rule. Sales: rules needing the warehouse (unknown_product, fx_rate_missing, ...) are decided
-    at load, not here.
+    rule. Rows a contract rule excludes are listed per rule. Sales: when a snapshot is published,
+    the rows that would load are also judged against it (read-only): those that would wait for a
+    product version, an ECB rate or their order line are listed; the load decides for good.
 
     Exit code: 0 when the file fits (quarantined rows are reported), 1 when it would be rejected
     whole, or with --strict when any row would be quarantined; 2 for a bad command line.
@@ -62,12 +64,22 @@ def check_command(
         chosen = resolve_contract(contract, settings.contracts_dir)
     except ContractError as exc:
         raise typer.BadParameter(str(exc), param_hint="--contract") from exc
-    result = check_file(file, chosen, settings.reference_dir, examples)
+    result = check_file(file, chosen, settings.reference_dir, examples, _published(settings), settings.fx_lookback_days)
     if as_json:
         typer.echo(json.dumps(result.to_dict(strict), indent=2, ensure_ascii=False))
     else:
         _print(result, strict)
     raise typer.Exit(result.exit_code(strict))
+
+
+def _published(settings: Settings) -> Path | None:
+    """The published snapshot, if any: sales rows are judged against it for what would wait."""
+    from pipelines.snapshot import NoSnapshot, current_snapshot
+
+    try:
+        return current_snapshot(settings)
+    except NoSnapshot:
+        return None
 
 
 def _examples_table(title: str, kind: str, counts: list[ReasonCount]) -> Table:
@@ -233,6 +245,8 @@ def _print(result: CheckResult, strict: bool) -> None:
             counts.append(("duplicate", result.rows_duplicate))
         if result.rows_excluded:
             counts.append(("excluded", result.rows_excluded))
+        if result.rows_would_wait:
+            counts.append(("would wait", result.rows_would_wait))
     for label, n in counts:
         suffix = "  (exact repeats in the file, skipped)" if label == "duplicate" else ""
         console.print(f"  {label:<11} {n:>9,}{suffix}")
@@ -240,6 +254,9 @@ def _print(result: CheckResult, strict: bool) -> None:
         console.print(_examples_table("Excluded by contract rule (counted, not errors)", "rule", result.exclusions))
     if result.reasons:
         console.print(_examples_table("Would be quarantined", "reason", result.reasons))
+    if result.waits:
+        title = f"Would wait (against snapshot {result.waits_against}): they load by themselves when it lands"
+        console.print(_examples_table(title, "reason", result.waits))
     for note in result.notes:
         console.print(f"  [dim]note:[/] {escape(note)}")
     name = escape(result.contract)

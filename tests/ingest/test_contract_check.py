@@ -314,3 +314,36 @@ def test_every_generated_layout_fits_its_contract(settings: Settings, sample: Pa
     code, doc = check_json(sample / "suppliers" / "suppliers.csv", "--contract", "supplier_master")
     assert (code, doc["rows_read"], doc["rows_would_load"]) == (0, 44, 44)
     assert not settings.warehouse_path.exists()
+
+
+def test_sales_rows_that_would_wait_are_judged_against_the_snapshot(load, wh, landing, settings, tmp_path) -> None:
+    from pipelines.snapshot import publish
+    from tests.ingest.test_fx import HIST
+    from tests.ingest.test_sales import CATALOGUE, tmall
+
+    landing("fx/eurofxref-hist.csv", HIST)
+    landing("catalogues/GB001/2019-12-01.csv", CATALOGUE)
+    load("fx")
+    load("catalogues")
+    publish(wh, settings)
+    sample = tmp_path / "day.jsonl"
+    sample.write_text(
+        "\n".join(
+            [
+                tmall("E1", "PAID", "2019-12-24T10:00:00+08:00", "O1", 1),  # line 1: loads
+                tmall("E2", "PAID", "2019-12-24T10:00:00+08:00", "O2", 1, sku="NEW"),  # 2: no product yet
+                tmall("E3", "CANCELLED", "2019-12-24T11:00:00+08:00", "O1", 1),  # 3: its order is in the file
+                tmall("E4", "REFUNDED", "2019-12-24T11:00:00+08:00", "O9", 1),  # 4: no order line O9/1
+                tmall("E5", "PAID", "2019-12-20T10:00:00+08:00", "O5", 1),  # 5: no CNY rate in the 7 days before
+            ]
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    result = check(sample, "--contract", "tmall_global", "--json")
+    doc = json.loads(result.stdout)
+    assert (doc["rows_would_load"], doc["rows_would_wait"]) == (5, 3)
+    waits = {w["reason"]: [e["line"] for e in w["examples"]] for w in doc["waits"]}
+    assert waits == {"unknown_product": [2], "orphan_reference": [4], "fx_rate_missing": [5]}
+    human = check(sample, "--contract", "tmall_global")
+    assert "would wait" in human.stdout and "Would wait (against snapshot" in human.stdout
