@@ -139,6 +139,9 @@ def clean(landed: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, A
     return {"outcome": outcome(home), "moments": moments}
 
 
+SCALES = (1.0, 0.6, 0.3)  # of a kill moment measured on the clean run
+
+
 def kill_points(clean: dict[str, Any]) -> list[tuple[str, float]]:
     moments = clean["moments"]
     end = max(moments.values())
@@ -151,12 +154,15 @@ def test_sigkill_at_any_moment_then_one_restart_equals_a_clean_run(
 ) -> None:
     killed = 0
     for n, (moment, after) in enumerate(kill_points(clean)):
-        home = fresh(landed, tmp_path / f"kill{n}")
-        proc = start_run(home)
-        time.sleep(after)
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            killed += 1
+        for attempt, scale in enumerate(SCALES):  # a run faster than the clean one: kill it earlier
+            home = fresh(landed, tmp_path / f"kill{n}-{attempt}")
+            proc = start_run(home)
+            time.sleep(after * scale)
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                killed += 1
+                break
+            proc.wait(60)
         proc.wait(60)
         assert ungated_in_snapshots(home) == [], f"after a kill at {moment} ({after:.1f}s)"
         code, out = finish(start_run(home))
@@ -164,7 +170,7 @@ def test_sigkill_at_any_moment_then_one_restart_equals_a_clean_run(
         assert ungated_in_snapshots(home) == []
         assert outcome(home) == clean["outcome"], f"after a kill at {moment} ({after:.1f}s)"
     print(f"\n{killed} of {len(kill_points(clean))} runs SIGKILLed mid-way; each restart equals the clean run")
-    assert killed >= len(kill_points(clean)) - 2  # the last moments may fall after a fast run's end
+    assert killed == len(kill_points(clean))  # every moment got its kill (earlier, if the machine ran faster)
 
 
 def test_two_runs_started_together_take_turns_and_are_exact(

@@ -299,7 +299,7 @@ def test_a_bad_map_is_reported_with_file_line_and_column(contracts, ready, load,
             "maps/gift_shop_skus.csv: line 1: the header must be supplier_sku plus any of",
         ),
         (PRODUCTS.replace('"950300"', "950300"), MAP, "products.defaults.hs_code must be quoted text"),
-        (PRODUCTS.replace("country_of_origin: GB", "country_of_origin: NO"), MAP, 'quote it, e.g. "NO"'),
+        (PRODUCTS.replace("country_of_origin: GB", "country_of_origin: false"), MAP, 'quote it, e.g. "NO"'),
         (
             PRODUCTS.replace("maps/gift_shop_skus.csv", "../../outside.csv"),
             MAP,
@@ -463,3 +463,9 @@ def test_the_migration_backfills_catalogue_versions(settings, tmp_path: Path) ->
         (dict.fromkeys(["country_of_origin", "hs_code", "category", "unit_weight_kg", "title"], at),)  # no brand
     ]
     con.close()
+
+
+def test_an_unquoted_no_is_norway(contracts) -> None:
+    """YAML 1.2 booleans only (pipelines.yaml_safe): an unquoted NO is the country code of Norway."""
+    contract = load_contract(shop(contracts, PRODUCTS.replace("country_of_origin: GB", "country_of_origin: NO"), MAP))
+    assert contract.products is not None and contract.products.defaults["country_of_origin"] == "NO"
