@@ -278,7 +278,8 @@ def _notes(path: Path, contract: Contract, result: CheckResult) -> list[str]:
             )
         notes.append(
             "'would load' counts rows that pass the row rules; at load the warehouse also decides repeats of "
-            f"loaded events and {', '.join(SALES_LOAD_TIME_REASONS)}"
+            f"loaded events and {', '.join(SALES_LOAD_TIME_REASONS)} (the rows that would wait are previewed "
+            "against the published snapshot when there is one)"
         )
     elif not path.match(contract.file_glob):
         notes.append(f"the load reads only files matching {contract.file_glob!r} under suppliers/")
