@@ -80,7 +80,7 @@ def _md5(frame: pl.DataFrame, columns: tuple[str, ...]) -> pl.Series:
 
 def map_values(frame: pl.DataFrame, contract: Contract) -> pl.DataFrame:
     """Apply the contract's value maps, then country names -> codes, to the canonical columns."""
-    exprs = [_mapped(m) for m in contract.value_maps if m.field in frame.columns]
+    exprs = [_value_map(m) for m in contract.value_maps if m.field in frame.columns]
     if exprs:
         frame = frame.with_columns(exprs)
     if contract.country_format == "name":
@@ -89,7 +89,7 @@ def map_values(frame: pl.DataFrame, contract: Contract) -> pl.DataFrame:
     return frame
 
 
-def _mapped(m: ValueMap) -> pl.Expr:
+def _value_map(m: ValueMap) -> pl.Expr:
     key = pl.col(m.field).str.strip_chars()
     if m.ignore_case:
         key = key.str.to_lowercase()

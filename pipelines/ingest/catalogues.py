@@ -253,26 +253,50 @@ def rebuild_products(
         "WHERE supplier_id IN (SELECT supplier_id FROM affected_suppliers)"
     )
     con.execute((settings.sql_dir / REBUILD_SQL).read_text(encoding="utf-8"))
-    con.execute("SET VARIABLE batch_id = ?", [batch_id or new_batch_id()])
-    con.execute((settings.sql_dir / REPOINT_SQL).read_text(encoding="utf-8"))
+    _, notes = repoint_facts(
+        con,
+        settings,
+        batch_id or new_batch_id(),
+        repointed_to="the product versions valid on their order dates",
+        held_because="no product version valid on their order date any more (unknown_product, in "
+        "core.fct_sales_event_held until a snapshot covers it)",
+        restored_because="a product version covers them again",
+    )
     con.execute("DROP TABLE affected_suppliers")
     con.execute("DROP TABLE rp_before")
+    return notes
+
+
+def repoint_facts(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    batch_id: str,
+    *,
+    repointed_to: str,
+    held_because: str,
+    restored_because: str,
+) -> tuple[int, list[str]]:
+    """Facts of the suppliers in temp table ``affected_suppliers`` follow ``core.dim_product`` as it is now.
+
+    Temp table ``rp_before`` holds those suppliers' versions before the change
+    (``sql/core/fct_sales_event_repoint.sql``). The marts are invalidated when any fact changed.
+    Returns the facts re-pointed and notes for the load summary, worded by the caller's reasons.
+    """
+    con.execute("SET VARIABLE batch_id = ?", [batch_id])
+    con.execute((settings.sql_dir / REPOINT_SQL).read_text(encoding="utf-8"))
     ((restored, repointed, held, eur_held, eur_restored),) = con.execute("SELECT * FROM repoint_counts").fetchall()
     notes = []
     if repointed:
-        notes.append(f"{repointed} fact(s) re-pointed to the product versions valid on their order dates")
+        notes.append(f"{repointed} fact(s) re-pointed to {repointed_to}")
     if held:
-        notes.append(
-            f"{held} fact(s) (EUR {eur_held}) held out of core: no product version valid on their order date "
-            "any more (unknown_product, in core.fct_sales_event_held until a snapshot covers it)"
-        )
+        notes.append(f"{held} fact(s) (EUR {eur_held}) held out of core: {held_because}")
     if restored:
-        notes.append(f"{restored} held fact(s) (EUR {eur_restored}) back in core: a product version covers them again")
+        notes.append(f"{restored} held fact(s) (EUR {eur_restored}) back in core: {restored_because}")
     if repointed or held or restored:
         from pipelines.marts import invalidate
 
         invalidate(con)
-    return notes
+    return repointed, notes
 
 
 def _supplier_of(name: str) -> str | None:

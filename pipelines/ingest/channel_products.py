@@ -45,10 +45,10 @@ from pipelines.contracts import (
     load_contracts,
     supplier_contracts,
 )
+from pipelines.ingest.catalogues import repoint_facts
 from pipelines.settings import Settings
 
 CHANNEL_SQL = "core/dim_product_channel.sql"
-REPOINT_SQL = "core/fct_sales_event_repoint.sql"
 OWNED = "contract:"  # source_file prefix of a channel's own products
 KEYS = ["supplier_id", "supplier_sku"]
 CODES = {
@@ -268,23 +268,14 @@ def _repoint(
     con.execute(
         "CREATE OR REPLACE TEMP TABLE affected_suppliers AS SELECT unnest(?::VARCHAR[]) AS supplier_id", [suppliers]
     )
-    con.execute("SET VARIABLE batch_id = ?", [batch_id])
-    con.execute((settings.sql_dir / REPOINT_SQL).read_text(encoding="utf-8"))
+    counts["repointed"], notes = repoint_facts(
+        con,
+        settings,
+        batch_id,
+        repointed_to="the channel's changed product attributes",
+        held_because="their SKU has no origin or HS code any more (unknown_product, in "
+        "core.fct_sales_event_held until the contract gives one)",
+        restored_because="the channel's products cover them",
+    )
     con.execute("DROP TABLE affected_suppliers")
-    ((restored, repointed, held, eur_held, eur_restored),) = con.execute("SELECT * FROM repoint_counts").fetchall()
-    counts["repointed"] = repointed
-    notes = []
-    if repointed:
-        notes.append(f"{repointed} fact(s) re-pointed to the channel's changed product attributes")
-    if held:
-        notes.append(
-            f"{held} fact(s) (EUR {eur_held}) held out of core: their SKU has no origin or HS code any more "
-            "(unknown_product, in core.fct_sales_event_held until the contract gives one)"
-        )
-    if restored:
-        notes.append(f"{restored} held fact(s) (EUR {eur_restored}) back in core: the channel's products cover them")
-    if repointed or held or restored:
-        from pipelines.marts import invalidate
-
-        invalidate(con)
     return notes

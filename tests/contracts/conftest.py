@@ -10,6 +10,7 @@ import pytest
 
 from pipelines.settings import REPO_ROOT, Settings, get_settings, reset_settings
 from tests.ingest.conftest import landing, load, wh  # noqa: F401 - fixtures
+from tests.ingest.test_sales import ready  # noqa: F401 - fixture: ECB rates and GB001's catalogue
 
 CHANNEL_HEAD = """\
 name: test_channel

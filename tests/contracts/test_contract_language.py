@@ -13,8 +13,6 @@ import pytest
 
 from pipelines.contracts import ContractError, load_contract
 from tests.ingest.conftest import rows
-from tests.ingest.test_fx import HIST
-from tests.ingest.test_sales import CATALOGUE
 
 BODY = """\
 columns:
@@ -31,14 +29,6 @@ defaults: {supplier_id: GB001, currency: GBP}
 event_types: {mode: negative_quantity, negative_as: cancel}
 """
 HEADER = "invoice,sku,qty,at,price,country,note\n"
-
-
-@pytest.fixture
-def ready(load, landing):
-    landing("fx/eurofxref-hist.csv", HIST)
-    landing("catalogues/GB001/2019-12-01.csv", CATALOGUE)
-    load("fx")
-    load("catalogues")
 
 
 def facts(wh) -> list[tuple]:

@@ -34,19 +34,10 @@ from pipelines.contract_init import (
 from pipelines.contracts import ContractError, load_contract
 from pipelines.generate import generate
 from pipelines.settings import REPO_ROOT, Settings
+from tests.ingest.test_contract_check import WIDE, write
 
 runner = CliRunner()
 CONTRACTS = REPO_ROOT / "contracts"
-WIDE = {"COLUMNS": "250"}
-
-
-def write(path: Path, content: str | bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(content, str):
-        path.write_text(content, encoding="utf-8")
-    else:
-        path.write_bytes(content)
-    return path
 
 
 def saved(draft_text: str, path: Path) -> Path:
