@@ -39,7 +39,7 @@ from pipelines.errors import UserFacingError
 from pipelines.ledger import FeedSummary, new_batch_id
 from pipelines.settings import Settings, get_settings
 from pipelines.state import data_state, record_publication, stamp_reports, up_to_date
-from pipelines.warehouse import WarehouseLocked, migrate, session, transaction
+from pipelines.warehouse import WarehouseLocked, kept_open, migrate, session, transaction
 
 FEEDS = ("reference", "suppliers", "fx", "catalogues", "sales")
 GATED_FEEDS = ("fx", "catalogues", "sales")  # feeds with a quality gate of their own
@@ -84,6 +84,7 @@ def run_lock(settings: Settings | None = None) -> Iterator[bool]:
 
     Re-entrant within a process, so a whole ``xborder run`` holds it across its steps and each
     step takes it again for free. The kernel drops it when the process dies, however it dies.
+    While held, the warehouse stays open (:func:`pipelines.warehouse.kept_open`).
     """
     settings = settings or get_settings()
     path = lock_path(settings)
@@ -103,7 +104,8 @@ def run_lock(settings: Settings | None = None) -> Iterator[bool]:
         _held[path] = 1
         _unchecked.add(path)
         try:
-            yield True
+            with kept_open(settings):  # the steps of this hold share one open database
+                yield True
         finally:
             del _held[path]
             _unchecked.discard(path)

@@ -73,13 +73,7 @@ def connect(
     settings = settings or get_settings()
     path = path or settings.warehouse_path
     path.parent.mkdir(parents=True, exist_ok=True)
-    # Checkpoint when the WAL reaches 1 GB rather than DuckDB's 16 MB: a load commits chunk by
-    # chunk, and checkpointing after every chunk wrote the data twice (WAL, then the file).
-    config: dict[str, str | int] = {"checkpoint_threshold": "1GB"}
-    if settings.threads:
-        config["threads"] = settings.threads
-    if settings.memory_limit:
-        config["memory_limit"] = settings.memory_limit
+    config = _config(settings)
     deadline = time.monotonic() + settings.lock_timeout_s
     delay = 0.1
     while True:
@@ -94,6 +88,39 @@ def connect(
                 ) from exc
             time.sleep(delay)
             delay = min(delay * 2, 2.0)
+
+
+def _config(settings: Settings) -> dict[str, str | int]:
+    # Checkpoint when the WAL reaches 1 GB rather than DuckDB's 16 MB: a load commits chunk by
+    # chunk, and checkpointing after every chunk wrote the data twice (WAL, then the file).
+    config: dict[str, str | int] = {"checkpoint_threshold": "1GB"}
+    if settings.threads:
+        config["threads"] = settings.threads
+    if settings.memory_limit:
+        config["memory_limit"] = settings.memory_limit
+    return config
+
+
+@contextmanager
+def kept_open(settings: Settings) -> Iterator[None]:
+    """Hold the warehouse open meanwhile, so each step's :func:`connect` reuses the open database.
+
+    DuckDB shares one database instance among a process's connections to a file: every step
+    still gets a connection of its own (its own temp tables and variables) without opening the
+    file and reading its catalog again, and the buffer pool stays warm between steps. Nothing is
+    held when the file cannot be opened now (the step that connects then says why).
+    """
+    path = settings.warehouse_path
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(str(path), config=_config(settings))
+    except (duckdb.Error, OSError):
+        yield
+        return
+    try:
+        yield
+    finally:
+        con.close()
 
 
 @contextmanager
