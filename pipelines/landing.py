@@ -120,3 +120,36 @@ def _walk(base: Path) -> Iterator[tuple[Path, bool]]:
                 stack.append(entry.path)
             elif entry.is_file(follow_symlinks=False):
                 yield Path(entry.path), False
+
+
+def escape_key(root: Path, path: Path) -> str:
+    """A stable ledger key for an entry that is never read: sha256 of its name and where it points."""
+    try:
+        target = str(path.readlink())
+    except OSError:
+        target = "?"
+    text = f"outside_landing_root:{name_in_root(root, path)}->{target}"
+    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def date_name_problem(text: str, today: date | None = None) -> str | None:
+    """Why ``text`` is not an acceptable ``YYYY-MM-DD`` file or folder name, or None when it is."""
+    if not DATE_NAME.fullmatch(text):
+        return f"{text!r} is not a date written YYYY-MM-DD in ASCII digits"
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        return f"{text} is not a calendar date"
+    latest = (today or date.today()) + timedelta(days=FUTURE_DAYS)
+    if not EARLIEST_DATE <= day <= latest:
+        return f"{text} is outside the plausible range {EARLIEST_DATE} to {latest}"
+    return None
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    """Hex sha256 of a file's bytes (streamed)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
