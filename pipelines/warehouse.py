@@ -78,7 +78,9 @@ def connect(
     delay = 0.1
     while True:
         try:
-            return duckdb.connect(str(path), read_only=read_only, config=config)
+            con = duckdb.connect(str(path), read_only=read_only, config=config)
+            _keep(path, read_only, config)
+            return con
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower():
                 raise
@@ -101,26 +103,34 @@ def _config(settings: Settings) -> dict[str, str | int]:
     return config
 
 
+_wanted: set[Path] = set()  # warehouse files to keep open while a run holds its lock (kept_open)
+_kept: dict[Path, duckdb.DuckDBPyConnection] = {}
+
+
 @contextmanager
 def kept_open(settings: Settings) -> Iterator[None]:
-    """Hold the warehouse open meanwhile, so each step's :func:`connect` reuses the open database.
+    """Meanwhile, once a step opened the warehouse, keep it open so later steps reuse the open database.
 
     DuckDB shares one database instance among a process's connections to a file: every step
     still gets a connection of its own (its own temp tables and variables) without opening the
     file and reading its catalog again, and the buffer pool stays warm between steps. Nothing is
-    held when the file cannot be opened now (the step that connects then says why).
+    held before the first step connects, nor after this returns.
     """
     path = settings.warehouse_path
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(path), config=_config(settings))
-    except (duckdb.Error, OSError):
-        yield
-        return
+    _wanted.add(path)
     try:
         yield
     finally:
-        con.close()
+        _wanted.discard(path)
+        held = _kept.pop(path, None)
+        if held is not None:
+            held.close()
+
+
+def _keep(path: Path, read_only: bool, config: dict[str, str | int]) -> None:
+    """Hold one more connection to a wanted warehouse just opened (cheap: the instance is open)."""
+    if path in _wanted and path not in _kept and not read_only:
+        _kept[path] = duckdb.connect(str(path), config=config)
 
 
 @contextmanager
