@@ -1,5 +1,9 @@
 """GX's SQL datasource over the pipeline's own DuckDB connection (the fix for GX issues 10738, 11579).
 
+The gates no longer validate through GX (``pipelines.quality.evaluate`` runs the rules as SQL
+with GX's semantics); this datasource is how GX itself validates the project's assets: the
+equivalence tests' oracle (``tests/quality/test_evaluate.py``) and any ad-hoc GX checkpoint run.
+
 GX 1.24 has no DuckDB datasource; its generic SQL datasource over duckdb-engine fails on
 DuckDB: every expectation comes back failed with an empty result (``IndexError: list index
 out of range`` in ``SqlAlchemyExecutionEngine.resolve_metric_bundle``). The cause:

@@ -370,8 +370,11 @@ def _sql_rule(measure: _Measure, source: Asset) -> None:
 
 
 def _column_types(cursor: duckdb.DuckDBPyConnection, batch: str) -> dict[str, str]:
-    """The asset's column types (binding the query only, nothing is read)."""
-    relation = cursor.sql(f"SELECT * FROM {batch} AS batch")
+    """The asset's column types (binding the query only, nothing is read); none if it does not bind."""
+    try:
+        relation = cursor.sql(f"SELECT * FROM {batch} AS batch")
+    except duckdb.Error:  # every rule then fails on its own with the asset's error
+        return {}
     return {name: str(kind) for name, kind in zip(relation.columns, relation.types, strict=True)}
 
 
@@ -399,9 +402,9 @@ def _fetch(
         return {}, {}
     try:
         return _run(cursor, batch, measures), {}
-    except duckdb.Error:
+    except duckdb.Error as exc:
         if len(measures) == 1:
-            raise
+            return {}, {measures[0].index: exc}
     row: dict[str, Any] = {}
     errors: dict[int, Exception] = {}
     for m in measures:

@@ -8,8 +8,10 @@ JSON differs from what this module writes. Each rule has a stable name (``meta.r
 Severities: ``critical`` rules state what must never happen (a failure stops the build before
 the snapshot is published); ``warning`` rules state what should be rare, mostly as GX
 ``mostly`` ratios, and are recorded and shown in Data Docs. Business rules GX cannot express
-as a column expectation are SQL (``unexpected_rows_expectation``) pushed down to DuckDB; GX
-counts the rows returned, and a failed rule's message shows the first of them.
+as a column expectation are SQL (``unexpected_rows_expectation``); the gate counts the rows
+returned, and a failed rule's message shows the first of them. Gates evaluate every rule as
+SQL with GX's semantics (``pipelines.quality.evaluate``); GX stores the results and renders
+the Data Docs (``pipelines.quality.validations``).
 
 Feed stages validate only the rows of load batches no passed gate has validated yet
 (``audit.dq_pending_batches``), so their cost follows the new data; ``core`` and ``marts``
@@ -1129,9 +1131,11 @@ YAML_HEADER = """\
 #
 # Suites (expectations/), validation definitions and checkpoints (one per gate stage) are
 # committed. Validation results and Data Docs are written under $XBORDER_HOME/quality
-# (${XBORDER_GX_OUTPUT}, set by pipelines.quality.context). The `warehouse` datasource
-# (type xborder_duckdb, pipelines/quality/datasource.py) validates inside DuckDB through the
-# pipeline's open connection. Data Docs use local templates and styles only (pipelines/quality/docs.py).
+# (${XBORDER_GX_OUTPUT}, set by pipelines.quality.context). The gates evaluate the suites as SQL
+# with GX's semantics (pipelines/quality/evaluate.py) and store GX validation results built from
+# it (pipelines/quality/validations.py). The `warehouse` datasource (type xborder_duckdb,
+# pipelines/quality/datasource.py) lets GX validate inside DuckDB through the pipeline's open
+# connection (the tests' oracle). Data Docs use local templates and styles only (pipelines/quality/docs.py).
 """
 
 

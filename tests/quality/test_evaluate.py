@@ -22,7 +22,7 @@ import duckdb
 import pytest
 
 from pipelines import runner
-from pipelines.quality.evaluate import Validation, evaluate, gx_order, vacuous
+from pipelines.quality.evaluate import Validation, evaluate, gx_order, rule_batch, set_variables, vacuous
 from pipelines.quality.gates import QualityGateFailed, expectation_parameters
 from pipelines.quality.results import Finding, _error, findings
 from pipelines.quality.suites import (
@@ -33,8 +33,10 @@ from pipelines.quality.suites import (
     NOT_IN_SET,
     NOT_NULL,
     STAGES,
+    SUITES,
     Asset,
     Suite,
+    asset,
     critical,
     expectation_json,
     sql,
@@ -255,6 +257,13 @@ def test_a_broken_rule_fails_alone_as_in_gx(table: duckdb.DuckDBPyConnection, gx
     assert ours.outcomes[-1].result["element_count"] == len(ROWS)  # the other rules still ran
 
 
+def test_an_asset_that_cannot_be_read_fails_every_rule(table: duckdb.DuckDBPyConnection) -> None:
+    missing = Asset("missing", "t", "test", "SELECT * FROM no_such_table")
+    outcomes = evaluate(table, SUITE, PARAMETERS, source=missing).outcomes
+    assert len(outcomes) == len(RULES)
+    assert all(not o.success and o.error and "no_such_table" in o.error for o in outcomes)
+
+
 def test_results_are_listed_in_gx_order() -> None:
     outcomes = vacuous(SUITE, PARAMETERS, HANDMADE).outcomes
     columns = [o.kwargs.get("column", "-") for o in outcomes]
@@ -397,3 +406,30 @@ def test_a_gate_imports_no_gx_and_a_no_op_gate_spools_nothing(sample: Settings) 
     (spooled,) = spool_dir(sample).glob("*-fx.json")  # the second gate had nothing pending
     assert store_spooled(sample) == len(suites_for("fx")) and not spooled.exists()
     assert store_spooled(sample) == 0
+
+
+PLAIN = {  # two rules as first written, row by row; the suites look each distinct day or GTIN up once
+    "currency_has_rate": "SELECT b.channel, b.event_id, b.currency, b.event_ts FROM {batch} b "
+    "ANTI JOIN core.fx_rate r ON r.currency = b.currency "
+    "AND r.rate_date BETWEEN b.event_ts::DATE - getvariable('fx_lookback_days') AND b.event_ts::DATE "
+    "WHERE b.event_type IN ('order', 'credit') AND b.currency <> 'EUR'",
+    "gtin_check_digit": "SELECT supplier_id, supplier_sku, gtin, source_file, line_number FROM {batch} "
+    "WHERE gtin IS NOT NULL AND NOT audit.gtin_valid(gtin)",
+}
+
+
+def test_rules_that_look_up_distinct_keys_return_the_rows_of_their_plain_form(sample: Settings) -> None:
+    execute(
+        sample,
+        "DELETE FROM core.fx_rate WHERE currency = 'GBP' AND rate_date BETWEEN DATE '2019-11-01' AND DATE '2019-11-20'",
+    )
+    catalogue_bad_gtin(sample)
+    with duckdb.connect(str(sample.warehouse_path)) as con:
+        set_variables(con, variables(sample))
+        for suite in (s for s in SUITES if s.name in ("sales_events", "catalogue_items")):
+            source = asset(suite.asset)
+            for rule in (r for r in suite.rules if r.rule in PLAIN):
+                plain, query = PLAIN[rule.rule], rule.kwargs["unexpected_rows_query"]
+                expected = con.execute(plain.format(batch=rule_batch(plain, source))).fetchall()
+                found = con.execute(query.format(batch=rule_batch(query, source))).fetchall()
+                assert sorted(found) == sorted(expected) and expected, rule.rule
