@@ -136,10 +136,11 @@ def _copy_file(con: duckdb.DuckDBPyConnection, target: Path, final: Path) -> dic
         fd = os.open(target, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
     else:
         recycled, fd, manifest = donor
-        os.replace(recycled, target)  # from here on nobody can open it by its published name
-        manifest_path(recycled).unlink(missing_ok=True)
         old = manifest.digests if manifest.chunk == chunk else ()
     try:
+        if recycled is not None:
+            os.replace(recycled, target)  # from here on nobody can open it by its published name
+            manifest_path(recycled).unlink(missing_ok=True)
         synced = sync(source, fd, chunk, old)
         os.fsync(fd)
         stat = os.fstat(fd)
