@@ -53,7 +53,7 @@ from pipelines.ingest.channel_products import ensure_products
 from pipelines.ingest.discovery import new_files
 from pipelines.landing import date_name_problem, relative
 from pipelines.ledger import FeedSummary, record_amounts
-from pipelines.readers import parse_decimal
+from pipelines.readers import parse_decimal, raw_json
 from pipelines.runner import ProgressHook
 from pipelines.settings import Settings
 from pipelines.validation import first_failure, limit_columns, text_rules
@@ -233,7 +233,7 @@ def _load_chunk(
     files: list,
     summary: FeedSummary,
 ) -> None:
-    batch = read_batch([(p, sha, channel, contract) for p, sha in files], settings.landing_dir, "sales")
+    batch = read_batch([(p, sha, channel, contract) for p, sha in files], settings.landing_dir, "sales", raw_json=False)
     excluded = _excluded_amounts(batch, contract, channel)
     if batch.frame.height == 0:
         record_amounts(con, _amounts(excluded))
@@ -249,7 +249,8 @@ def _load_chunk(
     con.unregister("batch_events")
     summary.notes += pending_notes(con, channel)
     decided = con.sql("SELECT * FROM dispositions").pl()
-    _finish_chunk(con, batch, batch_id, summary, rows, decided, excluded)
+    ((loaded,),) = con.execute("SELECT loaded FROM batch_loaded").fetchall()
+    _finish_chunk(con, batch, batch_id, summary, _with_status(rows, decided, loaded), decided, excluded)
 
 
 def wait_days(contract: Contract | None, settings: Settings) -> int:
@@ -293,6 +294,22 @@ def pending_notes(con: duckdb.DuckDBPyConnection, channel: str) -> list[str]:
     return notes
 
 
+def _with_status(rows: pl.DataFrame, decided: pl.DataFrame, loaded: int) -> pl.DataFrame:
+    """``rows`` with ``status``: quarantined by a row rule, else the load's disposition, else loaded.
+
+    ``decided`` holds the dispositions of the rows that did not load; ``loaded`` is how many the
+    load SQL loaded, which must be exactly the rest.
+    """
+    keys = ["sha256", "line_number"]
+    late = rows.select(keys).join(decided.select(*keys, "status"), on=keys, how="left", maintain_order="left")
+    status = pl.when(rows["reason"].is_not_null()).then(pl.lit("quarantined")).otherwise(late["status"])
+    out = rows.with_columns(status=status.fill_null("loaded"))
+    counted = out.height - out["status"].is_in(["quarantined", "duplicate"]).sum()
+    if counted != loaded:
+        raise RuntimeError(f"the sales load loaded {loaded} rows of the chunk, its dispositions account for {counted}")
+    return out
+
+
 def _finish_chunk(
     con,
     batch: Batch,
@@ -302,9 +319,9 @@ def _finish_chunk(
     decided: pl.DataFrame,
     excluded: pl.DataFrame,
 ) -> None:
+    """Quarantine, ledger and money sums of a conformed chunk; ``rows`` carry their ``status``."""
     keys = ["sha256", "line_number"]
     early = rows.filter(pl.col("reason").is_not_null()).with_columns(
-        status=pl.lit("quarantined"),
         detail=pl.when(pl.col("reason") == "unknown_country").then(
             pl.format(
                 "'{}' is not an ISO 3166 country (code, or name where the contract says so)", "ship_to_country_text"
@@ -312,11 +329,12 @@ def _finish_chunk(
         ),
         quarantine_id=pl.lit(None, pl.Int64),
     )
-    late = decided.join(rows.select(*keys, "source_file", "source", "raw_row", "amount", "currency"), on=keys)
-    columns = [*keys, "status", "reason", "column_name", "detail", "quarantine_id"]
-    columns += ["source_file", "source", "raw_row", "amount", "currency"]
-    allrows = pl.concat([early.select(columns), late.select(columns)], how="vertical_relaxed")
-    bad = allrows.filter(pl.col("status") == "quarantined")
+    lineage = ["source_file", "source", "raw_row", "amount", "currency"]
+    late = decided.filter(pl.col("status") == "quarantined").join(rows.select(*keys, *lineage), on=keys)
+    columns = [*keys, "reason", "column_name", "detail", "quarantine_id", *lineage]
+    bad = pl.concat([early.select(columns), late.select(columns)], how="vertical_relaxed").with_columns(
+        raw_row=raw_json(pl.col("raw_row"))
+    )
     with_id = bad.filter(pl.col("quarantine_id").is_not_null())
     if with_id.height:  # orphans: their ids link raw.pending_sales_events
         con.register(
@@ -337,19 +355,17 @@ def _finish_chunk(
         )
         con.execute("INSERT INTO audit.quarantine BY NAME SELECT * FROM _orphans")
         con.unregister("_orphans")
-    money = [allrows.select("sha256", "amount", "currency", "status")]
-    record_amounts(
-        con, _amounts(pl.concat([*money, excluded], how="vertical_relaxed") if excluded.height else money[0])
-    )
+    money = rows.select("sha256", "amount", "currency", "status")
+    record_amounts(con, _amounts(pl.concat([money, excluded], how="vertical_relaxed") if excluded.height else money))
     finish(
         con,
         batch,
         "sales",
         batch_id,
         summary,
-        allrows.filter(pl.col("status") == "loaded"),
+        rows.filter(pl.col("status") == "loaded").select("sha256"),
         bad.filter(pl.col("quarantine_id").is_null()).drop("quarantine_id"),
-        allrows.filter(pl.col("status") == "duplicate"),
+        rows.filter(pl.col("status") == "duplicate").select("sha256"),
         extra_quarantined=with_id,
     )
 
