@@ -290,17 +290,19 @@ def _as_text(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(exprs) if exprs else frame
 
 
-def read_landed(path: Path, contract: Contract, name: str | None = None) -> pl.DataFrame:
+def read_landed(path: Path, contract: Contract, name: str | None = None, *, raw_json: bool = True) -> pl.DataFrame:
     """Canonical text columns + ``line_number`` + ``raw_row`` for one landed file.
 
-    ``name`` is how messages call the file (default: ``path``). Raises :class:`RejectedFile` when
-    the file cannot be read whole through the contract; never any other error (but MemoryError).
+    ``name`` is how messages call the file (default: ``path``). ``raw_json=False`` leaves
+    ``raw_row`` a struct of the landed texts, for a caller that encodes (:func:`raw_json`) only the
+    rows it quarantines. Raises :class:`RejectedFile` when the file cannot be read whole through
+    the contract; never any other error (but MemoryError).
     """
     name = name or str(path)
     try:
         if path.stat().st_size == 0:
             raise RejectedFile(f"{name}: line 1: the file is empty; rule: file", 1, "empty_file")
-        return _mapped(READERS[contract.format](path, contract, name), contract, name)
+        return _mapped(READERS[contract.format](path, contract, name), contract, name, raw_json)
     except (RejectedFile, MemoryError):
         raise
     except (Exception, pl.exceptions.PanicException) as exc:
@@ -312,7 +314,7 @@ def read_landed(path: Path, contract: Contract, name: str | None = None) -> pl.D
         ) from exc
 
 
-def _mapped(frame: pl.DataFrame, contract: Contract, name: str) -> pl.DataFrame:
+def _mapped(frame: pl.DataFrame, contract: Contract, name: str, as_json: bool = True) -> pl.DataFrame:
     """File columns -> canonical text columns (mapped, derived, defaulted, value-mapped) + lineage."""
     present = set(frame.columns)
     needed = {src: f"{src} ({field})" for field, src in contract.columns.items()}
@@ -328,7 +330,8 @@ def _mapped(frame: pl.DataFrame, contract: Contract, name: str) -> pl.DataFrame:
         )
     frame = derived_columns(_as_text(frame), contract)
     sources = contract.source_columns
-    raw = pl.struct([pl.col(s) for s in sources]).struct.json_encode().alias(RAW)
+    raw = pl.struct([pl.col(s) for s in sources])
+    raw = (raw_json(raw) if as_json else raw).alias(RAW)
     mapped = [text(src).alias(field) for field, src in contract.columns.items()]  # blank cells: missing
     derived = [pl.col(derived_name(d.field)).alias(d.field) for d in contract.derive]
     defaults = [
@@ -339,6 +342,11 @@ def _mapped(frame: pl.DataFrame, contract: Contract, name: str) -> pl.DataFrame:
     extra = [excluded_by(contract)] if contract.exclude else []
     out = frame.select(pl.col(LINE).cast(pl.Int64), *mapped, *derived, *defaults, raw, *extra)
     return map_values(out, contract)
+
+
+def raw_json(raw: pl.Expr) -> pl.Expr:
+    """A ``raw_row`` struct of landed texts as its JSON text (what ``read_landed`` gives by default)."""
+    return raw.struct.json_encode()
 
 
 # How each declared thousands separator may be written (a space also as a no-break space).

@@ -188,16 +188,24 @@ def reject_outside(
 
 
 def read_batch(
-    files: list[tuple[Path, str, str | None, Contract | None]], root: Path, feed: str, *, absolute_names: bool = False
+    files: list[tuple[Path, str, str | None, Contract | None]],
+    root: Path,
+    feed: str,
+    *,
+    absolute_names: bool = False,
+    raw_json: bool = True,
 ) -> Batch:
     """Read (path, sha256, source, contract) files; a missing contract or any read error rejects the file.
 
-    Messages name files relative to ``root`` (the landing root), or in full with ``absolute_names``.
+    Messages name files relative to ``root`` (the landing root), or in full with ``absolute_names``;
+    ``raw_json``: see :func:`~pipelines.readers.read_landed`.
     """
     frames: list[pl.DataFrame] = []
     batch = Batch(pl.DataFrame(), {})
     names = [str(path) if absolute_names else relative(root, path) for path, *_ in files]
-    read = _read_all([(path, contract, name) for (path, _, _, contract), name in zip(files, names, strict=True)])
+    read = _read_all(
+        [(path, contract, name) for (path, _, _, contract), name in zip(files, names, strict=True)], raw_json
+    )
     for (path, sha, source, contract), name, frame in zip(files, names, read, strict=True):
         if contract is None:
             message = (
@@ -221,7 +229,9 @@ def read_batch(
     return batch
 
 
-def _read_all(files: list[tuple[Path, Contract | None, str]]) -> list[pl.DataFrame | RejectedFile | None]:
+def _read_all(
+    files: list[tuple[Path, Contract | None, str]], raw_json: bool = True
+) -> list[pl.DataFrame | RejectedFile | None]:
     """``read_landed`` of every file, several at a time (Polars reads without the GIL), in order.
 
     A file that cannot be read gives its ``RejectedFile`` (whatever went wrong); without a contract None.
@@ -232,7 +242,7 @@ def _read_all(files: list[tuple[Path, Contract | None, str]]) -> list[pl.DataFra
         if contract is None:
             return None
         try:
-            return read_landed(path, contract, name)
+            return read_landed(path, contract, name, raw_json=raw_json)
         except RejectedFile as exc:
             return exc
         except MemoryError:
