@@ -174,8 +174,21 @@ class Reference:
         return len(files or [])
 
     def read(self, table: str, part: str, files: list[str]) -> int:
-        """Insert what the reading part ``part`` reads from ``files`` into ``table``; files read."""
-        return self.run(part, f"INSERT INTO {table} {reading(self.parts, part, VARIABLE)}", files)
+        """Insert what the reading part ``part`` reads from ``files`` into ``table``; files read.
+
+        A file read before (``ref_file``) is not read again: an increment's day may name a file
+        the history already had (its ECB file, a snapshot).
+        """
+        seen = {
+            path
+            for (path,) in self.con.execute(
+                "SELECT path FROM ref_file WHERE list_contains(?, path)", [files]
+            ).fetchall()
+        }
+        fresh = [f for f in files if f not in seen]
+        read = self.run(part, f"INSERT INTO {table} {reading(self.parts, part, VARIABLE)}", fresh)
+        self.con.execute("INSERT INTO ref_file SELECT unnest(?::VARCHAR[])", [fresh])
+        return read
 
     def count(self, table: str) -> int:
         return int(self.con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # type: ignore[index]

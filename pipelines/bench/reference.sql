@@ -47,6 +47,7 @@ CREATE TABLE ref_line (
 CREATE TABLE ref_move (channel VARCHAR, event_id VARCHAR, event_date DATE, origin VARCHAR, ship_to VARCHAR,
                        cents HUGEINT);
 CREATE TABLE ref_pending AS SELECT * FROM ref_event WITH NO DATA;
+CREATE TABLE ref_file (path VARCHAR);  -- every file read, so that none is read twice
 
 -- Exact integer division n / d (d > 0) rounded half to even.
 CREATE MACRO ref_div_even_pos(n, d) AS (
