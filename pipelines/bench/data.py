@@ -4,6 +4,12 @@
 ``dataset.json`` marks it complete. A run never changes the cache: it builds its own landing
 folder of hard links (copies across file systems), first without the held-back increment day's
 sales folders, then adds them for the increment stage.
+
+The same-size day is a one-day sample (``xborder generate --start D --end D``) for D, the 1st of
+the month after the history (2021-07-01 for the default window), cached as
+``<seed>-<lines>-day-<D>``. What lands of it is that date's delivery: its sales folders, its
+catalogue snapshots (every supplier delivers on the 1st; the day's products are drawn for that
+month, so the history's snapshots do not list them all) and its ECB daily file.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import os
 import shutil
 import sys
 from dataclasses import asdict, dataclass
+from datetime import date
 from pathlib import Path
 
 from pipelines.bench.rss import run_measured
@@ -54,8 +61,8 @@ class Dataset:
         return out
 
 
-def dataset_dir(bench_home: Path, seed: int, order_lines: int) -> Path:
-    return bench_home / "data" / f"{seed}-{order_lines}"
+def dataset_dir(bench_home: Path, seed: int, order_lines: int, day: str | None = None) -> Path:
+    return bench_home / "data" / (f"{seed}-{order_lines}" + (f"-day-{day}" if day else ""))
 
 
 def sales_days(landing: Path) -> list[str]:
@@ -63,9 +70,14 @@ def sales_days(landing: Path) -> list[str]:
     return sorted({p.name for p in landing.glob("sales/*/*") if p.is_dir()})
 
 
-def ensure_dataset(bench_home: Path, seed: int, order_lines: int, logs: Path, env: dict[str, str]) -> Dataset:
-    """The cached sample for (seed, size), generated now (in a measured process) if missing."""
-    folder = dataset_dir(bench_home, seed, order_lines)
+def ensure_dataset(
+    bench_home: Path, seed: int, order_lines: int, logs: Path, env: dict[str, str], day: str | None = None
+) -> Dataset:
+    """The cached sample for (seed, size), generated now (in a measured process) if missing.
+
+    With ``day``: a one-day sample of ``order_lines`` lines on that date.
+    """
+    folder = dataset_dir(bench_home, seed, order_lines, day)
     marker = folder / MARKER
     if marker.exists():
         known = json.loads(marker.read_text(encoding="utf-8"))
@@ -74,15 +86,16 @@ def ensure_dataset(bench_home: Path, seed: int, order_lines: int, logs: Path, en
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     cmd = [sys.executable, "-m", "pipelines", "generate", "--order-lines", str(order_lines), "--seed", str(seed)]
-    cmd += ["--out", str(folder / "landing")]
+    cmd += ["--out", str(folder / "landing")] + (["--start", day, "--end", day] if day else [])
+    name = f"generate-day-{day}" if day else "generate"
     measured = run_measured(
         cmd,
-        stdout=logs / "generate.out",
-        stderr=logs / "generate.err",
+        stdout=logs / f"{name}.out",
+        stderr=logs / f"{name}.err",
         env={**env, "XBORDER_HOME": str(folder), "COLUMNS": "120"},
     )
     if measured.returncode != 0:
-        raise BenchDataError(f"generating the sample failed (exit {measured.returncode}); see {logs / 'generate.err'}")
+        raise BenchDataError(f"generating the sample failed (exit {measured.returncode}); see {logs / (name + '.err')}")
     return record_dataset(folder, seed, order_lines, round(measured.wall_s, 3), measured.peak_rss_bytes)
 
 
@@ -119,6 +132,18 @@ def record_dataset(
 def held_back(landing: Path, day: str) -> list[Path]:
     """Files of the increment day: ``sales/<channel>/<day>/**``."""
     return sorted(p for p in landing.glob(f"sales/*/{day}/**/*") if p.is_file())
+
+
+def delivery(landing: Path, day: str) -> list[Path]:
+    """What lands on ``day``: its sales folders, catalogue snapshots and ECB daily file."""
+    globs = (f"sales/*/{day}/**/*", f"catalogues/*/{day}.*", f"fx/daily/{day}/*")
+    return sorted({p for pattern in globs for p in landing.glob(pattern) if p.is_file()})
+
+
+def first_of_next_month(day: str) -> str:
+    """The same-size day's date: the 1st of the month after ``day`` (when every supplier delivers)."""
+    d = date.fromisoformat(day)
+    return date(d.year + d.month // 12, d.month % 12 + 1, 1).isoformat()
 
 
 def link_tree(source: Path, target: Path, files: list[Path]) -> int:

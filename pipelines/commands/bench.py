@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import typer
 
-STAGE_NAMES = ("load", "marts", "quality", "publish", "increment")
+STAGE_NAMES = ("load", "marts", "quality", "publish", "run", "noop", "increment", "day")
+DEFAULT_STAGES = ("run", "noop", "increment", "day")
 
 
 def command(
@@ -23,28 +25,42 @@ def command(
         None,
         "--stages",
         "-s",
-        help=f"Only these stages ({', '.join(STAGE_NAMES)}; comma-separated or repeated). load always runs.",
+        help=f"Stages ({', '.join(STAGE_NAMES)}; comma-separated or repeated); default "
+        f"{','.join(DEFAULT_STAGES)}. load..publish are one runner step each, in a warehouse of their own.",
     ),
     keep: bool = typer.Option(False, "--keep", help="Keep the run's warehouse, snapshot and reference database."),
+    day_events: int | None = typer.Option(
+        None,
+        "--day-events",
+        min=1_000,
+        help="Order lines of the same-size day (default 1,500 up to 1M lines, 100,000 above).",
+    ),
+    baseline: Path | None = typer.Option(
+        None, "--baseline", exists=True, dir_okay=False, help="A 1M result JSON for the same-size-day target."
+    ),
 ) -> None:
     """Benchmark the pipeline against a plain DuckDB SQL reference, on the same files, in the same run.
 
     Generates the sample once per seed and size (cached under $XBORDER_HOME/bench/data), then
-    runs each stage a user waits for in a fresh process with its own XBORDER_HOME: the full load
-    of every feed without the last sales day, the marts refresh, the quality gates, the snapshot
-    publish, and the last day as a one-day increment. The reference
-    (pipelines/bench/reference.sql: read the sales files, FX as-of, product origin, daily
-    cumulative progress) runs on the same files. For every stage it reports wall time, rows/s
-    and peak memory (RSS of the process tree), the pipeline ÷ reference ratio, whether the
-    targets are met, and writes JSON to $XBORDER_HOME/bench/results/ (and bench/latest.json).
-    Both sides must agree on the tracked target's EUR total to the cent, or the run fails
-    (exit 1) and lists the events that differ. See docs/benchmark.md.
+    runs each stage in a fresh process with its own XBORDER_HOME: a whole `xborder run` from an
+    empty warehouse without the last sales day (run), the same run with nothing new (noop), the
+    last day (increment) and a same-size day generated for the day after (day), each a run;
+    optionally the runner's steps one at a time (load, marts, quality, publish). Two plain
+    DuckDB references run on the same files: the single pass (pipelines/bench/single_pass.sql,
+    one statement: the speed limit) and the month-by-month script (reference.sql: the rules
+    batch by batch). For every stage it reports wall time, rows/s and peak memory (RSS of the
+    process tree), the ratio to each reference, each run's steps from audit.runs, every target of
+    issue 14 with its figure, and writes JSON to $XBORDER_HOME/bench/results/ (and
+    bench/latest.json). The warehouse and both references must agree on the tracked target's EUR
+    to the cent, or the run fails (exit 1) and lists what differs. See docs/benchmark.md.
 
     Examples:
 
       xborder bench                                  # 1M order lines
 
-      xborder bench -n 10000000 --stages load,increment
+      xborder bench -n 10000000 --stages run,increment
+
+      xborder bench -n 1000000 --day-events 100000 --stages run,day   # the 1M side of a 100M day
 
       XBORDER_HOME=/srv/bench xborder bench -n 100000000 --keep
     """
@@ -55,11 +71,19 @@ def command(
     from pipelines.bench.report import render
     from pipelines.settings import get_settings
 
-    chosen = tuple(s.strip() for item in (stages or []) for s in item.split(",") if s.strip()) or STAGE_NAMES
+    chosen = tuple(s.strip() for item in (stages or []) for s in item.split(",") if s.strip()) or DEFAULT_STAGES
     unknown = sorted(set(chosen) - set(STAGE_NAMES))
     if unknown:
         raise typer.BadParameter(f"unknown stage(s) {unknown}; stages: {', '.join(STAGE_NAMES)}")
-    options = BenchOptions(home=get_settings().home, order_lines=order_lines, seed=seed, stages=chosen, keep=keep)
+    options = BenchOptions(
+        home=get_settings().home,
+        order_lines=order_lines,
+        seed=seed,
+        stages=chosen,
+        keep=keep,
+        day_events=day_events,
+        baseline=baseline,
+    )
     console = Console(width=None if sys.stdout.isatty() else 170)  # logs and CI: the whole table, not cut at 80
     with Progress(
         SpinnerColumn(), TextColumn("[bold]bench[/] {task.description}"), TimeElapsedColumn(), console=console
