@@ -30,6 +30,7 @@ from pipelines.contracts import Contract, ContractError
 LINE = "line_number"
 RAW = "raw_row"
 MAX_JSON_DEPTH = 64  # real records nest 2-3 levels; Polars crashes the process at ~1000
+JSON_SAMPLE_RECORDS = 1000  # JSON lines records whose value types are inferred first (_ndjson_sampled)
 MAX_XLSX_BYTES = 512 * 1024 * 1024  # declared uncompressed size of all parts of a workbook
 MAX_ZIP_RATIO = 100  # uncompressed / compressed of one part (sheet XML compresses ~5-20x)
 ZIP_RATIO_FROM_BYTES = 1024 * 1024  # parts smaller than this are never a bomb
@@ -247,11 +248,31 @@ def _read_json(path: Path, c: Contract, name: str) -> pl.DataFrame:
 def _read_jsonl(path: Path, c: Contract, name: str) -> pl.DataFrame:
     data = _decode(path, c.encoding, name)
     _check_depth(data, name)
-    try:
-        frame = pl.read_ndjson(io.BytesIO(data), infer_schema_length=None)
-    except pl.exceptions.PolarsError as exc:
-        raise RejectedFile(f"{name}: not valid JSON lines per contract {c.name}: {one_line(exc)}; rule: json") from exc
+    frame = _ndjson_sampled(data, c)
+    if frame is None:
+        try:
+            frame = pl.read_ndjson(io.BytesIO(data), infer_schema_length=None)
+        except pl.exceptions.PolarsError as exc:
+            raise RejectedFile(
+                f"{name}: not valid JSON lines per contract {c.name}: {one_line(exc)}; rule: json"
+            ) from exc
     return frame.with_row_index(LINE, offset=1)
+
+
+def _ndjson_sampled(data: bytes, c: Contract) -> pl.DataFrame | None:
+    """JSON lines read in one pass with the types of the first ``JSON_SAMPLE_RECORDS`` records, when
+    that is provably what inferring them from every record gives; else None.
+
+    It is when every column the contract reads was seen as text or as Int64: a later value of
+    another type makes Polars raise for an Int64 column, a text column takes any value as the text
+    full inference gives it, and only keys first seen later (which no rule reads) are left out.
+    """
+    try:
+        frame = pl.read_ndjson(io.BytesIO(data), infer_schema_length=JSON_SAMPLE_RECORDS)
+    except pl.exceptions.PolarsError:
+        return None
+    schema = frame.schema
+    return frame if all(schema.get(col) in (pl.String, pl.Int64) for col in c.source_columns) else None
 
 
 def _read_parquet(path: Path, c: Contract, name: str) -> pl.DataFrame:
