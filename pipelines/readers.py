@@ -353,7 +353,9 @@ def _mapped(frame: pl.DataFrame, contract: Contract, name: str, as_json: bool = 
     sources = contract.source_columns
     raw = pl.struct([pl.col(s) for s in sources])
     raw = (raw_json(raw) if as_json else raw).alias(RAW)
-    mapped = [text(src).alias(field) for field, src in contract.columns.items()]  # blank cells: missing
+    blank = _has_blanks(frame, list(dict.fromkeys(contract.columns.values())))
+    # blank cells: missing (a column without any is taken as it is, not copied)
+    mapped = [(text(src) if blank[src] else pl.col(src)).alias(field) for field, src in contract.columns.items()]
     derived = [pl.col(derived_name(d.field)).alias(d.field) for d in contract.derive]
     defaults = [
         pl.lit(value, dtype=pl.String).alias(field)
@@ -368,6 +370,13 @@ def _mapped(frame: pl.DataFrame, contract: Contract, name: str, as_json: bool = 
 def raw_json(raw: pl.Expr) -> pl.Expr:
     """A ``raw_row`` struct of landed texts as its JSON text (what ``read_landed`` gives by default)."""
     return raw.struct.json_encode()
+
+
+def _has_blanks(frame: pl.DataFrame, columns: list[str]) -> dict[str, bool]:
+    """Whether each text column holds a blank cell (empty or only whitespace)."""
+    if not columns or frame.height == 0:
+        return dict.fromkeys(columns, False)
+    return frame.select([(pl.col(c).str.strip_chars() == "").any().alias(c) for c in columns]).row(0, named=True)
 
 
 # How each declared thousands separator may be written (a space also as a no-break space).
