@@ -26,6 +26,7 @@ writes a new attached file instead.
 from __future__ import annotations
 
 import os
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -33,7 +34,7 @@ import duckdb
 
 from pipelines.errors import UserFacingError
 from pipelines.settings import Settings
-from pipelines.snapshot_blocks import lock_unheld, sync
+from pipelines.snapshot_blocks import lock_unheld, spans, sync
 
 CURRENT = "current.duckdb"
 PREFIX = "xborder-"
@@ -122,29 +123,36 @@ def _copy_file(con: duckdb.DuckDBPyConnection, target: Path) -> dict | None:
     if not chunk or chunk <= 0:
         return None
     donor = _donor(target.parent)
-    if donor is None:
-        recycled = None
-        fd = os.open(target, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
-    else:
-        recycled, fd = donor
     try:
-        if recycled is not None:
-            os.replace(recycled, target)  # from here on nobody can open it by its published name
-        synced = sync(source, fd, chunk)
+        if donor is None:  # a plain copy (sendfile): nothing to compare with
+            shutil.copyfile(source, target)
+            size = target.stat().st_size
+            done = _done(None, len(spans(size, chunk)), None, size)
+        else:
+            recycled, fd = donor
+            try:
+                os.replace(recycled, target)  # from here on nobody can open it by its published name
+                synced = sync(source, fd, chunk)
+            finally:
+                os.close(fd)  # releases the lock: the file is complete, under a name no reader knows
+            done = _done(recycled, synced.chunks, synced.written, synced.bytes_written)
     except BaseException:
         target.unlink(missing_ok=True)
         raise
-    finally:
-        os.close(fd)  # releases the lock: the file is complete, under a name no reader knows
     if not _same(con, database, target):
         target.unlink(missing_ok=True)
         return None
+    return done
+
+
+def _done(recycled: Path | None, chunks: int, written: tuple[int, ...] | None, bytes_written: int) -> dict:
+    """``publish``'s report of a file copy (``written`` None: every chunk)."""
     return {
         "method": "copy" if recycled is None else "delta",
         "recycled": recycled and recycled.name,
-        "chunks": synced.chunks,
-        "chunks_written": list(synced.written),
-        "bytes_written": synced.bytes_written,
+        "chunks": chunks,
+        "chunks_written": list(range(chunks) if written is None else written),
+        "bytes_written": bytes_written,
     }
 
 

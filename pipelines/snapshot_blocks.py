@@ -7,7 +7,7 @@ differ are written; the file is then cut to the warehouse's length. Whatever the
 held, the result is the warehouse byte for byte: nothing recorded about earlier publishes is
 trusted. Reading both files is the part of the cost that grows with the database (DuckDB keeps
 no change log a publisher could trust); writing follows what changed since the older file was
-published. The same function makes a whole copy into an empty file.
+published.
 
 A file is rewritten only under an exclusive open-file-description lock (``lock_unheld``). It
 fails while any DuckDB connection, of any process including this one, holds the file (DuckDB
