@@ -30,6 +30,7 @@ from pipelines.contracts import Contract, ContractError
 LINE = "line_number"
 RAW = "raw_row"
 MAX_JSON_DEPTH = 64  # real records nest 2-3 levels; Polars crashes the process at ~1000
+JSON_SAMPLE_RECORDS = 1000  # JSON lines records whose value types are inferred first (_ndjson_sampled)
 MAX_XLSX_BYTES = 512 * 1024 * 1024  # declared uncompressed size of all parts of a workbook
 MAX_ZIP_RATIO = 100  # uncompressed / compressed of one part (sheet XML compresses ~5-20x)
 ZIP_RATIO_FROM_BYTES = 1024 * 1024  # parts smaller than this are never a bomb
@@ -247,11 +248,31 @@ def _read_json(path: Path, c: Contract, name: str) -> pl.DataFrame:
 def _read_jsonl(path: Path, c: Contract, name: str) -> pl.DataFrame:
     data = _decode(path, c.encoding, name)
     _check_depth(data, name)
-    try:
-        frame = pl.read_ndjson(io.BytesIO(data), infer_schema_length=None)
-    except pl.exceptions.PolarsError as exc:
-        raise RejectedFile(f"{name}: not valid JSON lines per contract {c.name}: {one_line(exc)}; rule: json") from exc
+    frame = _ndjson_sampled(data, c)
+    if frame is None:
+        try:
+            frame = pl.read_ndjson(io.BytesIO(data), infer_schema_length=None)
+        except pl.exceptions.PolarsError as exc:
+            raise RejectedFile(
+                f"{name}: not valid JSON lines per contract {c.name}: {one_line(exc)}; rule: json"
+            ) from exc
     return frame.with_row_index(LINE, offset=1)
+
+
+def _ndjson_sampled(data: bytes, c: Contract) -> pl.DataFrame | None:
+    """JSON lines read in one pass with the types of the first ``JSON_SAMPLE_RECORDS`` records, when
+    that is provably what inferring them from every record gives; else None.
+
+    It is when every column the contract reads was seen as text or as Int64: a later value of
+    another type makes Polars raise for an Int64 column, a text column takes any value as the text
+    full inference gives it, and only keys first seen later (which no rule reads) are left out.
+    """
+    try:
+        frame = pl.read_ndjson(io.BytesIO(data), infer_schema_length=JSON_SAMPLE_RECORDS)
+    except pl.exceptions.PolarsError:
+        return None
+    schema = frame.schema
+    return frame if all(schema.get(col) in (pl.String, pl.Int64) for col in c.source_columns) else None
 
 
 def _read_parquet(path: Path, c: Contract, name: str) -> pl.DataFrame:
@@ -332,7 +353,9 @@ def _mapped(frame: pl.DataFrame, contract: Contract, name: str, as_json: bool = 
     sources = contract.source_columns
     raw = pl.struct([pl.col(s) for s in sources])
     raw = (raw_json(raw) if as_json else raw).alias(RAW)
-    mapped = [text(src).alias(field) for field, src in contract.columns.items()]  # blank cells: missing
+    blank = _has_blanks(frame, list(dict.fromkeys(contract.columns.values())))
+    # blank cells: missing (a column without any is taken as it is, not copied)
+    mapped = [(text(src) if blank[src] else pl.col(src)).alias(field) for field, src in contract.columns.items()]
     derived = [pl.col(derived_name(d.field)).alias(d.field) for d in contract.derive]
     defaults = [
         pl.lit(value, dtype=pl.String).alias(field)
@@ -347,6 +370,13 @@ def _mapped(frame: pl.DataFrame, contract: Contract, name: str, as_json: bool = 
 def raw_json(raw: pl.Expr) -> pl.Expr:
     """A ``raw_row`` struct of landed texts as its JSON text (what ``read_landed`` gives by default)."""
     return raw.struct.json_encode()
+
+
+def _has_blanks(frame: pl.DataFrame, columns: list[str]) -> dict[str, bool]:
+    """Whether each text column holds a blank cell (empty or only whitespace)."""
+    if not columns or frame.height == 0:
+        return dict.fromkeys(columns, False)
+    return frame.select([(pl.col(c).str.strip_chars() == "").any().alias(c) for c in columns]).row(0, named=True)
 
 
 # How each declared thousands separator may be written (a space also as a no-break space).

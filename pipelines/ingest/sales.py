@@ -64,13 +64,18 @@ from pipelines.validation import first_failure, limit_columns, text_rules
 from pipelines.warehouse import transaction
 
 # A chunk (one transaction) holds at most this many files and about this many rows, so memory
-# stays bounded however large the day files grow (100M order lines: up to 300k lines a file).
-# Rows are counted from Parquet metadata and estimated for text at TEXT_BYTES_PER_ROW (an
-# overestimate: JSON lines run ~270 bytes, CSV ~130); bytes alone would let 5M Parquet rows in.
-CHUNK_FILES = 400
-CHUNK_ROWS = 1_000_000
+# stays bounded however large the day files grow (100M order lines: up to 300k lines a file),
+# while each chunk's fixed costs (the history probes, the commit) are paid for many rows; two
+# chunks are in memory at once (one loading, the next being read). Rows are counted from
+# Parquet metadata and estimated for text from the channel's bytes per line (the lines of its
+# first and last file, :func:`bytes_per_row`), else at TEXT_BYTES_PER_ROW (an overestimate: JSON
+# lines run ~270 bytes, CSV ~130); bytes alone would let 5M Parquet rows in.
+CHUNK_FILES = 1000
+CHUNK_ROWS = 2_000_000
 TEXT_BYTES_PER_ROW = 100
+LINE_FORMATS = ("csv", "jsonl")  # a row per line
 LOAD_SQL = "core/fct_sales_event_load.sql"
+FACT_INSERT = "INSERT INTO core.fct_sales_event "  # the load SQL's statements that write facts
 CANONICAL = ["channel", *CANONICAL_FIELDS["sales"], "source_file", "line_number", "sha256"]
 
 
@@ -93,7 +98,9 @@ def load_sales(
         if channels is None or channel in channels:
             files = new_files(con, settings, f"sales/{channel}", contract.file_glob, batch_id=batch_id, summary=summary)
             files = _reject_layout(con, settings, batch_id, channel, contract, files, summary)
-            work += [(channel, contract, chunk) for chunk in chunks(files, parquet=contract.format == "parquet")]
+            parquet = contract.format == "parquet"
+            density = bytes_per_row(files) if contract.format in LINE_FORMATS else TEXT_BYTES_PER_ROW
+            work += [(channel, contract, chunk) for chunk in chunks(files, parquet, density)]
     total = sum(len(files) for *_, files in work)
     done = 0
     before = _net_eur(con, batch_id)
@@ -156,12 +163,17 @@ def _reject_layout(
     return keep
 
 
-def chunks(files: list[tuple[Path, str]], parquet: bool = False) -> list[list[tuple[Path, str]]]:
-    """Consecutive groups of files, each at most ``CHUNK_FILES`` files and ``CHUNK_ROWS`` rows (or one file)."""
+def chunks(
+    files: list[tuple[Path, str]], parquet: bool = False, text_bytes_per_row: int | None = None
+) -> list[list[tuple[Path, str]]]:
+    """Consecutive groups of files, each at most ``CHUNK_FILES`` files and ``CHUNK_ROWS`` rows (or one file).
+
+    Text files count ``text_bytes_per_row`` bytes a row (default ``TEXT_BYTES_PER_ROW``).
+    """
     out: list[list[tuple[Path, str]]] = []
     rows = 0
     for item in files:
-        estimate = _rows(item[0], parquet)
+        estimate = _rows(item[0], parquet, text_bytes_per_row or TEXT_BYTES_PER_ROW)
         if not out or len(out[-1]) >= CHUNK_FILES or (rows + estimate > CHUNK_ROWS and out[-1]):
             out.append([])
             rows = 0
@@ -170,14 +182,30 @@ def chunks(files: list[tuple[Path, str]], parquet: bool = False) -> list[list[tu
     return out
 
 
-def _rows(path: Path, parquet: bool) -> int:
+def _rows(path: Path, parquet: bool, text_bytes_per_row: int) -> int:
     """Rows of a landed file: exact for Parquet (its footer), estimated from the size for text."""
     try:
         if parquet:
             return pq.ParquetFile(path).metadata.num_rows
-        return path.stat().st_size // TEXT_BYTES_PER_ROW + 1
+        return path.stat().st_size // text_bytes_per_row + 1
     except (OSError, pa.ArrowException):  # unreadable: the reader rejects it with a clear message
         return 0
+
+
+def bytes_per_row(files: list[tuple[Path, str]]) -> int:
+    """Bytes per line of a channel's line-per-row files: the smaller of its first and last file's.
+
+    ``TEXT_BYTES_PER_ROW`` when neither can be read or holds a line break.
+    """
+    measured = []
+    for path in {path for path, _ in files[:1] + files[-1:]}:
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue
+        if lines := data.count(b"\n"):
+            measured.append(max(len(data) // lines, 1))
+    return min(measured, default=TEXT_BYTES_PER_ROW)
 
 
 def _load_guarded(
@@ -287,15 +315,15 @@ def _load_chunk(
         record_amounts(con, _amounts(excluded))
         finish(con, batch, "sales", batch_id, summary, pl.DataFrame(), pl.DataFrame(), pl.DataFrame())
         return
-    valid = rows.filter(pl.col("reason").is_null())
+    valid = rows.lazy().filter(pl.col("reason").is_null()).select(CANONICAL).collect()  # only these columns moved
     summary.notes += ensure_products(con, settings, contract, valid, batch_id)  # a channel's own products
-    con.register("batch_events", valid.select(CANONICAL).to_arrow())
-    conform(con, settings, batch_id, channel, contract)
+    con.register("batch_events", valid.to_arrow())
+    facts = conform(con, settings, batch_id, channel, contract)
     con.unregister("batch_events")
     summary.notes += pending_notes(con, channel)
     decided = con.sql("SELECT * FROM dispositions").pl()
-    ((loaded,),) = con.execute("SELECT loaded FROM batch_loaded").fetchall()
-    _finish_chunk(con, batch, batch_id, summary, _with_status(rows, decided, loaded), decided, excluded)
+    ((waited,),) = con.execute("SELECT loaded FROM pending_counts").fetchall()
+    _finish_chunk(con, batch, batch_id, summary, _with_status(rows, decided, facts - waited), decided, excluded)
 
 
 def wait_days(contract: Contract | None, settings: Settings) -> int:
@@ -307,13 +335,22 @@ def wait_days(contract: Contract | None, settings: Settings) -> int:
 
 def conform(
     con: duckdb.DuckDBPyConnection, settings: Settings, batch_id: str, channel: str, contract: Contract | None
-) -> None:
-    """Run the load SQL over temp view/table ``batch_events`` of ``channel`` (and its waiting events)."""
+) -> int:
+    """Run the load SQL over temp view/table ``batch_events`` of ``channel`` (and its waiting events).
+
+    Returns the number of facts it wrote (of the batch and of the waiting events that loaded).
+    """
     con.execute("SET VARIABLE channel = ?", [channel])
     con.execute("SET VARIABLE batch_id = ?", [batch_id])
     con.execute("SET VARIABLE lookback = ?", [settings.fx_lookback_days])
     con.execute("SET VARIABLE wait_days = ?", [wait_days(contract, settings)])
-    con.execute((settings.sql_dir / LOAD_SQL).read_text(encoding="utf-8"))
+    facts = 0
+    for statement in con.extract_statements((settings.sql_dir / LOAD_SQL).read_text(encoding="utf-8")):
+        result = con.execute(statement)
+        if statement.query.lstrip().startswith(FACT_INSERT):
+            ((written,),) = result.fetchall()
+            facts += written
+    return facts
 
 
 def _excluded_amounts(batch: Batch, contract: Contract, channel: str) -> pl.DataFrame:
@@ -342,8 +379,8 @@ def pending_notes(con: duckdb.DuckDBPyConnection, channel: str) -> list[str]:
 def _with_status(rows: pl.DataFrame, decided: pl.DataFrame, loaded: int) -> pl.DataFrame:
     """``rows`` with ``status``: quarantined by a row rule, else the load's disposition, else loaded.
 
-    ``decided`` holds the dispositions of the rows that did not load; ``loaded`` is how many the
-    load SQL loaded, which must be exactly the rest.
+    ``decided`` holds the dispositions of the rows that did not load; ``loaded`` is how many facts
+    the load SQL wrote for the chunk, which must be exactly one per other row.
     """
     keys = ["sha256", "line_number"]
     late = rows.select(keys).join(decided.select(*keys, "status"), on=keys, how="left", maintain_order="left")
@@ -351,7 +388,7 @@ def _with_status(rows: pl.DataFrame, decided: pl.DataFrame, loaded: int) -> pl.D
     out = rows.with_columns(status=status.fill_null("loaded"))
     counted = out.height - out["status"].is_in(["quarantined", "duplicate"]).sum()
     if counted != loaded:
-        raise RuntimeError(f"the sales load loaded {loaded} rows of the chunk, its dispositions account for {counted}")
+        raise RuntimeError(f"the sales load wrote {loaded} facts for the chunk, its dispositions account for {counted}")
     return out
 
 
@@ -366,7 +403,7 @@ def _finish_chunk(
 ) -> None:
     """Quarantine, ledger and money sums of a conformed chunk; ``rows`` carry their ``status``."""
     keys = ["sha256", "line_number"]
-    early = rows.filter(pl.col("reason").is_not_null()).with_columns(
+    early = rows.filter(pl.col("reason").is_not_null()).with_columns(  # few rows: few gathered
         detail=pl.when(pl.col("reason") == "unknown_country").then(
             pl.format(
                 "'{}' is not an ISO 3166 country (code, or name where the contract says so)", "ship_to_country_text"
@@ -408,9 +445,9 @@ def _finish_chunk(
         "sales",
         batch_id,
         summary,
-        rows.filter(pl.col("status") == "loaded").select("sha256"),
+        rows.select("sha256", "status").filter(pl.col("status") == "loaded"),
         bad.filter(pl.col("quarantine_id").is_null()).drop("quarantine_id"),
-        rows.filter(pl.col("status") == "duplicate").select("sha256"),
+        rows.select("sha256", "status").filter(pl.col("status") == "duplicate"),
         extra_quarantined=with_id,
     )
 

@@ -5,8 +5,7 @@
 -- Leaves temp tables dispositions(sha256, line_number, status, reason, column_name, detail,
 -- quarantine_id): status quarantined | duplicate of each batch row that did not load (waiting rows
 -- are 'quarantined' with the quarantine_id that links their raw.pending_sales_events row; every
--- other row loaded), batch_loaded (how many batch rows loaded) and pending_counts (what happened
--- to the events that were waiting).
+-- other row loaded), and pending_counts (what happened to the events that were waiting).
 --
 -- Waiting: an order or standalone credit without a product version valid on its date
 -- (unknown_product) or an ECB rate within the look-back (fx_rate_missing; a currency of which no
@@ -67,7 +66,8 @@ SELECT * EXCLUDE (content, status) FROM ev_status WHERE status = 'new';
 --    valid at their own UTC date, ECB rate of that date (or the latest within the look-back), EUR
 --    rounded half-even per line. A credit is valued as itself and stored negative. The rates are
 --    first laid out per currency and day over the days the orders span (fx_daily), so each order
---    finds its rate by an equality join.
+--    finds its rate by an equality join. The valued rows go straight into the facts; only those that
+--    do not load and the waiting ones are kept (valued_eval).
 CREATE OR REPLACE TEMP TABLE fx_daily AS
 WITH spans AS (
     SELECT currency, min(event_ts)::DATE AS first_day, max(event_ts)::DATE AS last_day
@@ -87,7 +87,7 @@ SELECT d.currency, d.day, r.rate, r.rate_date
 FROM days d ASOF JOIN core.fx_rate r ON r.currency = d.currency AND d.day >= r.rate_date
 WHERE d.day - r.rate_date <= getvariable('lookback');
 
-CREATE OR REPLACE TEMP TABLE valued_eval AS
+CREATE OR REPLACE TEMP VIEW valued AS
 WITH v AS (
     SELECT *, NULL::BIGINT AS quarantine_id, FALSE AS was_pending
     FROM fresh WHERE event_type IN ('order', 'credit')
@@ -96,7 +96,7 @@ WITH v AS (
     FROM raw.pending_sales_events
     WHERE channel = getvariable('channel') AND event_type IN ('order', 'credit')
 ),
-valued AS (
+joined AS (
     SELECT v.*, v.event_ts::DATE AS order_date,
         CASE WHEN v.event_type = 'credit' THEN -1 ELSE 1 END AS direction,
         p.product_sk, p.country_of_origin, p.hs_code, p.hs_chapter, p.category, p.unit_weight_kg,
@@ -123,7 +123,7 @@ evaluated AS (
         -- loaded at all; a row without a rate in a currency the ECB never quotes is final at once
         product_sk IS NULL OR fx_rate IS NULL AND (currency IN (SELECT DISTINCT currency FROM core.fx_rate)
                                                   OR NOT EXISTS (SELECT 1 FROM core.fx_rate)) AS waits
-    FROM valued
+    FROM joined
 )
 SELECT *,
     CASE WHEN reason IS NULL THEN (direction * core.to_eur(local_amount, fx_rate))::DECIMAL(18, 2) END AS eur_amount
@@ -136,7 +136,9 @@ SELECT channel, event_id, event_type, event_ts, order_date AS event_date, order_
        fx_rate, fx_rate_date, eur_amount,
        (direction * quantity * unit_weight_kg)::DECIMAL(18, 4) AS weight_kg,
        ship_to_country, ship_to_region, source_file, line_number, getvariable('batch_id') AS batch_id
-FROM valued_eval WHERE reason IS NULL;
+FROM valued WHERE reason IS NULL;
+
+CREATE OR REPLACE TEMP TABLE valued_eval AS SELECT * FROM valued WHERE reason IS NOT NULL OR was_pending;
 
 -- 3. Cancellations and returns of this batch plus those pending from earlier batches (after the
 --    orders above, so an order line that just loaded takes its waiting cancels and returns along).
@@ -253,12 +255,12 @@ INSERT INTO raw.sales_events BY NAME
 SELECT channel, event_id, event_type, event_ts, order_id, line_id, supplier_id, supplier_sku, quantity,
        unit_price, currency, discount, ship_to_country, ship_to_region, source_file, line_number,
        getvariable('batch_id') AS batch_id
-FROM valued_eval WHERE reason IS NULL AND NOT was_pending
-UNION ALL
-SELECT channel, event_id, event_type, event_ts, order_id, line_id, supplier_id, supplier_sku, quantity,
-       unit_price, currency, discount, ship_to_country, ship_to_region, source_file, line_number,
-       getvariable('batch_id') AS batch_id
-FROM ref_eval WHERE reason IS NULL AND NOT was_pending;
+FROM fresh f
+ANTI JOIN (
+    SELECT sha256, line_number FROM valued_eval WHERE NOT was_pending
+    UNION ALL
+    SELECT sha256, line_number FROM ref_eval WHERE reason IS NOT NULL AND NOT was_pending
+) n USING (sha256, line_number);
 INSERT INTO raw.sales_events BY NAME
 SELECT * EXCLUDE (sha256, quarantine_id, batch_id), getvariable('batch_id') AS batch_id
 FROM raw.pending_sales_events
@@ -319,7 +321,7 @@ INSERT INTO raw.pending_sales_events BY NAME
 SELECT * EXCLUDE (new_quarantine_id), getvariable('batch_id') AS batch_id, new_quarantine_id AS quarantine_id
 FROM waiting;
 
--- 8. What happened to the rows of this batch that did not load (every other row loaded), and how many loaded.
+-- 8. What happened to the rows of this batch that did not load (every other row loaded).
 CREATE OR REPLACE TEMP TABLE dispositions AS
 SELECT sha256, line_number, 'duplicate' AS status, NULL AS reason, NULL AS column_name, NULL AS detail,
        NULL::BIGINT AS quarantine_id
@@ -353,7 +355,3 @@ SELECT r.sha256, r.line_number, 'quarantined', r.reason,
        w.new_quarantine_id
 FROM ref_eval r LEFT JOIN (SELECT sha256, line_number, new_quarantine_id FROM waiting) w USING (sha256, line_number)
 WHERE NOT r.was_pending AND r.reason IS NOT NULL;
-
-CREATE OR REPLACE TEMP TABLE batch_loaded AS
-SELECT (SELECT count(*) FROM valued_eval WHERE reason IS NULL AND NOT was_pending)
-     + (SELECT count(*) FROM ref_eval WHERE reason IS NULL AND NOT was_pending) AS loaded;
