@@ -50,6 +50,7 @@ from pipelines.bench.data import (
 )
 from pipelines.bench.reference import target_variables
 from pipelines.bench.rss import Measured, run_measured
+from pipelines.bench.single_pass import TARGET_KEYS
 from pipelines.settings import REPO_ROOT
 
 SCHEMA = "xborder.bench/2"
@@ -413,7 +414,6 @@ TRACKED = """(len($origins::VARCHAR[]) = 0 OR list_contains($origins::VARCHAR[],
              AND (len($destinations::VARCHAR[]) = 0 OR list_contains($destinations::VARCHAR[], {ship_to}))
              AND NOT list_contains($destination_exclude::VARCHAR[], {ship_to})
              AND {day} BETWEEN $window_start::DATE AND $window_end::DATE"""
-TARGET_KEYS = ("origins", "origin_exclude", "destinations", "destination_exclude", "window_start", "window_end")
 
 
 def _totals(run: Run, state: str, kind: str) -> dict[str, Any] | None:
