@@ -29,6 +29,7 @@ from pipelines.contracts import Contract, ContractError
 
 LINE = "line_number"
 RAW = "raw_row"
+FILE = "__file__"  # which of the files read together a row came from (map_files)
 MAX_JSON_DEPTH = 64  # real records nest 2-3 levels; Polars crashes the process at ~1000
 JSON_SAMPLE_RECORDS = 1000  # JSON lines records whose value types are inferred first (_ndjson_sampled)
 MAX_XLSX_BYTES = 512 * 1024 * 1024  # declared uncompressed size of all parts of a workbook
@@ -320,23 +321,44 @@ def read_landed(path: Path, contract: Contract, name: str | None = None, *, raw_
     the contract; never any other error (but MemoryError).
     """
     name = name or str(path)
+    frame = read_text(path, contract, name)
+    try:
+        return map_files([frame], contract, raw_json=raw_json).drop(FILE)
+    except MemoryError:
+        raise
+    except (Exception, pl.exceptions.PanicException) as exc:
+        raise unreadable(name, contract, exc) from exc
+
+
+def read_text(path: Path, contract: Contract, name: str) -> pl.DataFrame:
+    """A landed file's columns as its reader gives them, checked to hold every column the contract reads.
+
+    The first half of :func:`read_landed`: :func:`map_files` makes them canonical, for many files
+    at once. Raises :class:`RejectedFile` (never another error but MemoryError).
+    """
     try:
         if path.stat().st_size == 0:
             raise RejectedFile(f"{name}: line 1: the file is empty; rule: file", 1, "empty_file")
-        return _mapped(READERS[contract.format](path, contract, name), contract, name, raw_json)
+        frame = READERS[contract.format](path, contract, name)
     except (RejectedFile, MemoryError):
         raise
     except (Exception, pl.exceptions.PanicException) as exc:
-        raise RejectedFile(
-            f"{name}: not readable per contract {contract.name}: {type(exc).__name__}: {one_line(exc)}; "
-            f"rule: {contract.format}",
-            None,
-            "unreadable_file",
-        ) from exc
+        raise unreadable(name, contract, exc) from exc
+    _require_columns(frame, contract, name)
+    return frame
 
 
-def _mapped(frame: pl.DataFrame, contract: Contract, name: str, as_json: bool = True) -> pl.DataFrame:
-    """File columns -> canonical text columns (mapped, derived, defaulted, value-mapped) + lineage."""
+def unreadable(name: str, contract: Contract, exc: BaseException) -> RejectedFile:
+    """The rejection of a file whose reading or mapping failed in a way no rule names."""
+    return RejectedFile(
+        f"{name}: not readable per contract {contract.name}: {type(exc).__name__}: {one_line(exc)}; "
+        f"rule: {contract.format}",
+        None,
+        "unreadable_file",
+    )
+
+
+def _require_columns(frame: pl.DataFrame, contract: Contract, name: str) -> None:
     present = set(frame.columns)
     needed = {src: f"{src} ({field})" for field, src in contract.columns.items()}
     for col in contract.source_columns:
@@ -349,7 +371,42 @@ def _mapped(frame: pl.DataFrame, contract: Contract, name: str, as_json: bool = 
             f"{contract.name} not found; the file has {header}; rule: columns",
             1,
         )
-    frame = derived_columns(_as_text(frame), contract)
+
+
+def map_files(
+    frames: list[pl.DataFrame], contract: Contract, *, raw_json: bool = True, positions: list[int] | None = None
+) -> pl.DataFrame:
+    """Files' columns (:func:`read_text`, one contract) -> canonical text columns + ``raw_row``, in one pass.
+
+    Rows keep their files' order; column ``FILE`` says which file each came from (its index in
+    ``frames``, or in ``positions``). Files with the same columns are made text together, and the
+    contract's rules run once over all of them (a row position counts within its file).
+    """
+    at = positions or list(range(len(frames)))
+    groups: dict[tuple, list[int]] = {}
+    for i, frame in enumerate(frames):
+        if frame.height:
+            groups.setdefault(tuple(frame.schema.items()), []).append(i)
+    parts = [_stacked([frames[i] for i in group], [at[i] for i in group]) for group in groups.values()]
+    if not parts:  # no rows at all: the first file's columns
+        parts = [_as_text(frames[0]).with_columns(pl.col(LINE).cast(pl.Int64), pl.lit(None, pl.UInt32).alias(FILE))]
+    frame = pl.concat(parts, how="diagonal") if len(parts) > 1 else parts[0]
+    if len(parts) > 1:
+        frame = frame.sort(FILE, maintain_order=True)
+    return _mapped(frame, contract, raw_json)
+
+
+def _stacked(frames: list[pl.DataFrame], files: list[int]) -> pl.DataFrame:
+    """Frames with the same columns, one under the other, as text, with ``FILE`` and ``line_number`` as Int64."""
+    heights = pl.Series([f.height for f in frames], dtype=pl.UInt32)
+    file = pl.Series(FILE, files, dtype=pl.UInt32).repeat_by(heights).explode()
+    stacked = pl.concat(frames, how="vertical", rechunk=False) if len(frames) > 1 else frames[0]
+    return _as_text(stacked).with_columns(pl.col(LINE).cast(pl.Int64), file)
+
+
+def _mapped(frame: pl.DataFrame, contract: Contract, as_json: bool = True) -> pl.DataFrame:
+    """Text columns of files (with ``FILE``) -> canonical text columns (mapped, derived, defaulted, value-mapped)."""
+    frame = derived_columns(frame, contract, within=[FILE])
     sources = contract.source_columns
     raw = pl.struct([pl.col(s) for s in sources])
     raw = (raw_json(raw) if as_json else raw).alias(RAW)
@@ -363,7 +420,7 @@ def _mapped(frame: pl.DataFrame, contract: Contract, name: str, as_json: bool = 
         if field not in contract.columns
     ]
     extra = [excluded_by(contract)] if contract.exclude else []
-    out = frame.select(pl.col(LINE).cast(pl.Int64), *mapped, *derived, *defaults, raw, *extra)
+    out = frame.select(pl.col(LINE), *mapped, *derived, *defaults, raw, *extra, pl.col(FILE))
     return map_values(out, contract)
 
 

@@ -71,7 +71,7 @@ from pipelines.warehouse import transaction
 # first and last file, :func:`bytes_per_row`), else at TEXT_BYTES_PER_ROW (an overestimate: JSON
 # lines run ~270 bytes, CSV ~130); bytes alone would let 5M Parquet rows in.
 CHUNK_FILES = 1000
-CHUNK_ROWS = 2_000_000
+CHUNK_ROWS = 1_000_000
 TEXT_BYTES_PER_ROW = 100
 LINE_FORMATS = ("csv", "jsonl")  # a row per line
 LOAD_SQL = "core/fct_sales_event_load.sql"
