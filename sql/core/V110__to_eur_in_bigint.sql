@@ -5,12 +5,8 @@
 CREATE OR REPLACE MACRO core.to_eur(amount, rate) AS (
     CASE
         WHEN abs(amount) < 10000000 AND rate > 0 AND rate < 1000000
-        -- the inner CASEs keep the BIGINT factors in range even where this branch is not taken
-        -- (DuckDB folds constant arguments through both branches)
-        THEN (core.div_half_even(
-                  ((CASE WHEN abs(amount) < 10000000 THEN amount ELSE 0 END) * 1000000)::BIGINT * 100,
-                  ((CASE WHEN rate > 0 AND rate < 1000000 THEN rate ELSE 1 END) * 1000000)::BIGINT
-              )::DECIMAL(18, 0) * 0.01::DECIMAL(3, 2))::DECIMAL(38, 2)
+        THEN (core.div_half_even((amount * 1000000)::BIGINT * 100, (rate * 1000000)::BIGINT)::DECIMAL(18, 0)
+              * 0.01::DECIMAL(3, 2))::DECIMAL(38, 2)
         ELSE core.div_half_even(
             round(amount::DECIMAL(38, 6) * 1000000)::HUGEINT * 100,
             round(rate::DECIMAL(38, 6) * 1000000)::HUGEINT
