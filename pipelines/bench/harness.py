@@ -170,11 +170,12 @@ def run_bench(options: BenchOptions, progress: Progress | None = None) -> dict[s
     """Run the benchmark; returns the result document (also written under ``<home>/bench/``)."""
     say = progress or (lambda _: None)
     bench_home = (options.home / "bench").resolve()
-    run = Run(options, bench_home, bench_home / "runs" / f"{options.seed}-{options.order_lines}", _env(options))
-    run.env["XBORDER_HOME"] = str(run.home)
-    shutil.rmtree(run.home, ignore_errors=True)
-    run.logs.mkdir(parents=True)
     started = datetime.now(UTC)
+    # a folder of its own: benches sharing a cache (and a size) never touch each other's runs
+    name = f"{options.seed}-{options.order_lines}-{started:%Y%m%dT%H%M%SZ}-{os.getpid()}"
+    run = Run(options, bench_home, bench_home / "runs" / name, _env(options))
+    run.env["XBORDER_HOME"] = str(run.home)
+    run.logs.mkdir(parents=True)
     load_start = list(os.getloadavg())  # other work on the machine makes timings noisy
     wanted = wanted_stages(options.stages)
     day_events = options.day_events or default_day_events(options.order_lines)
