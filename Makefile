@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha256sum | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml Makefile | sha256sum | cut -c1-12)
 export XBORDER_HOME ?= $(CURDIR)/data
 export AIRFLOW_HOME ?= $(CURDIR)/airflow_home
 PYTEST_ARGS ?=
@@ -14,11 +14,12 @@ PYTEST_ARGS ?=
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
-$(STAMP): requirements.lock pyproject.toml
+$(STAMP): requirements.lock pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check uv==0.13.8
-	$(BIN)/uv pip install --python $(PY) --quiet -r requirements.lock
+	$(BIN)/uv pip install --python $(PY) --quiet --compile-bytecode -r requirements.lock
 	$(BIN)/uv pip install --python $(PY) --quiet --no-deps -e .
+	$(PY) -m compileall -q -j 0 pipelines dags  # start-up reads bytecode even where PYTHONDONTWRITEBYTECODE is set
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 

@@ -31,10 +31,13 @@ def text(col: str) -> pl.Expr:
     return pl.when(value.str.strip_chars() == "").then(None).otherwise(value)
 
 
-def derived_columns(frame: pl.DataFrame, contract: Contract) -> pl.DataFrame:
-    """Add one ``__derived__<field>`` column per derivation (in order: later ones may use earlier)."""
+def derived_columns(frame: pl.DataFrame, contract: Contract, within: list[str] | None = None) -> pl.DataFrame:
+    """Add one ``__derived__<field>`` column per derivation (in order: later ones may use earlier).
+
+    ``within``: columns naming the file of each row (several files at once): positions count per file.
+    """
     for d in contract.derive:
-        frame = frame.with_columns(_derived(frame, contract, d).alias(_DERIVED + d.field))
+        frame = frame.with_columns(_derived(frame, contract, d, within or []).alias(_DERIVED + d.field))
     return frame
 
 
@@ -51,7 +54,7 @@ def _source(contract: Contract, name: str, derivation: Derivation) -> pl.Expr:
     return pl.col(_DERIVED + name)
 
 
-def _derived(frame: pl.DataFrame, contract: Contract, d: Derivation) -> pl.Expr:
+def _derived(frame: pl.DataFrame, contract: Contract, d: Derivation, within: list[str]) -> pl.Expr:
     if d.kind == "template":
         parts: list[pl.Expr] = []
         for literal, name, _, _ in string.Formatter().parse(d.template):
@@ -62,9 +65,8 @@ def _derived(frame: pl.DataFrame, contract: Contract, d: Derivation) -> pl.Expr:
         return pl.concat_str(parts, ignore_nulls=False)  # a missing part: the field is missing
     if d.kind == "position_within":
         position = pl.int_range(1, pl.len() + 1, dtype=pl.Int64)
-        if d.columns:
-            position = position.over([text(c).str.strip_chars() for c in d.columns])
-        return position.cast(pl.String)
+        groups = [pl.col(c) for c in within] + [text(c).str.strip_chars() for c in d.columns]
+        return (position.over(groups) if groups else position).cast(pl.String)
     return _md5(frame, d.columns)
 
 

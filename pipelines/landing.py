@@ -9,8 +9,11 @@ real calendar dates in ASCII digits within a plausible range (:func:`date_name_p
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
+import os
 import re
+from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -59,28 +62,64 @@ def discover(root: Path, folder: str, pattern: str) -> list[Path]:
     """Files under ``root/folder`` matching ``pattern`` (recursive), sorted, resolved, inside the root.
 
     Entries that lead out of the root are left out (never read): :func:`escapes` lists them.
+    Linked folders are not descended into (as ``Path.rglob``); a linked file inside the root
+    counts as the file it names.
     """
-    base = root.resolve() / folder
-    if _leaves(root, Path(folder)) or not base.is_dir():
+    base = _base(root, folder)
+    if base is None:
         return []
     found = []
-    for path in base.rglob(pattern):
-        if path.is_file():
-            try:
+    for path, is_link in _walk(base):
+        if not fnmatch.fnmatchcase(path.name, pattern):
+            continue
+        if not is_link:
+            found.append(path)  # under the resolved base through real folders: resolved already
+            continue
+        try:
+            if path.is_file():
                 found.append(inside(root, path))
-            except (LandingPathError, OSError, RuntimeError):
-                continue
+        except (LandingPathError, OSError, RuntimeError):  # RuntimeError: a symlink loop
+            continue
     return sorted(set(found))  # a link inside the root to another landed file names that file once
 
 
 def escapes(root: Path, folder: str) -> list[Path]:
     """Links under ``root/folder`` (or the folder itself) that lead out of the root, named as found."""
-    base = root.resolve() / folder
     if _leaves(root, Path(folder)):
-        return [base]
-    if not base.is_dir():
+        return [root.resolve() / folder]
+    base = _base(root, folder)
+    if base is None:
         return []
-    return sorted(p for p in base.rglob("*") if p.is_symlink() and _leaves(root, p))
+    return sorted(path for path, is_link in _walk(base) if is_link and _leaves(root, path))
+
+
+def _base(root: Path, folder: str) -> Path | None:
+    """``root/folder`` resolved, or None when it is missing or leads out of the root."""
+    if _leaves(root, Path(folder)):
+        return None
+    base = inside(root, Path(folder))
+    return base if base.is_dir() else None
+
+
+def _walk(base: Path) -> Iterator[tuple[Path, bool]]:
+    """(path, is_link) of every file and link under ``base``, without following linked folders.
+
+    One ``scandir`` per folder and no ``stat`` per entry (the directory entry's type is enough):
+    discovery of thousands of landed files costs milliseconds.
+    """
+    stack = [str(base)]
+    while stack:
+        try:
+            entries = list(os.scandir(stack.pop()))
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.is_symlink():
+                yield Path(entry.path), True
+            elif entry.is_dir(follow_symlinks=False):
+                stack.append(entry.path)
+            elif entry.is_file(follow_symlinks=False):
+                yield Path(entry.path), False
 
 
 def escape_key(root: Path, path: Path) -> str:

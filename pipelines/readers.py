@@ -29,7 +29,9 @@ from pipelines.contracts import Contract, ContractError
 
 LINE = "line_number"
 RAW = "raw_row"
+FILE = "__file__"  # which of the files read together a row came from (map_files)
 MAX_JSON_DEPTH = 64  # real records nest 2-3 levels; Polars crashes the process at ~1000
+JSON_SAMPLE_RECORDS = 1000  # JSON lines records whose value types are inferred first (_ndjson_sampled)
 MAX_XLSX_BYTES = 512 * 1024 * 1024  # declared uncompressed size of all parts of a workbook
 MAX_ZIP_RATIO = 100  # uncompressed / compressed of one part (sheet XML compresses ~5-20x)
 ZIP_RATIO_FROM_BYTES = 1024 * 1024  # parts smaller than this are never a bomb
@@ -247,11 +249,31 @@ def _read_json(path: Path, c: Contract, name: str) -> pl.DataFrame:
 def _read_jsonl(path: Path, c: Contract, name: str) -> pl.DataFrame:
     data = _decode(path, c.encoding, name)
     _check_depth(data, name)
-    try:
-        frame = pl.read_ndjson(io.BytesIO(data), infer_schema_length=None)
-    except pl.exceptions.PolarsError as exc:
-        raise RejectedFile(f"{name}: not valid JSON lines per contract {c.name}: {one_line(exc)}; rule: json") from exc
+    frame = _ndjson_sampled(data, c)
+    if frame is None:
+        try:
+            frame = pl.read_ndjson(io.BytesIO(data), infer_schema_length=None)
+        except pl.exceptions.PolarsError as exc:
+            raise RejectedFile(
+                f"{name}: not valid JSON lines per contract {c.name}: {one_line(exc)}; rule: json"
+            ) from exc
     return frame.with_row_index(LINE, offset=1)
+
+
+def _ndjson_sampled(data: bytes, c: Contract) -> pl.DataFrame | None:
+    """JSON lines read in one pass with the types of the first ``JSON_SAMPLE_RECORDS`` records, when
+    that is provably what inferring them from every record gives; else None.
+
+    It is when every column the contract reads was seen as text or as Int64: a later value of
+    another type makes Polars raise for an Int64 column, a text column takes any value as the text
+    full inference gives it, and only keys first seen later (which no rule reads) are left out.
+    """
+    try:
+        frame = pl.read_ndjson(io.BytesIO(data), infer_schema_length=JSON_SAMPLE_RECORDS)
+    except pl.exceptions.PolarsError:
+        return None
+    schema = frame.schema
+    return frame if all(schema.get(col) in (pl.String, pl.Int64) for col in c.source_columns) else None
 
 
 def _read_parquet(path: Path, c: Contract, name: str) -> pl.DataFrame:
@@ -290,30 +312,53 @@ def _as_text(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(exprs) if exprs else frame
 
 
-def read_landed(path: Path, contract: Contract, name: str | None = None) -> pl.DataFrame:
+def read_landed(path: Path, contract: Contract, name: str | None = None, *, raw_json: bool = True) -> pl.DataFrame:
     """Canonical text columns + ``line_number`` + ``raw_row`` for one landed file.
 
-    ``name`` is how messages call the file (default: ``path``). Raises :class:`RejectedFile` when
-    the file cannot be read whole through the contract; never any other error (but MemoryError).
+    ``name`` is how messages call the file (default: ``path``). ``raw_json=False`` leaves
+    ``raw_row`` a struct of the landed texts, for a caller that encodes (:func:`raw_json`) only the
+    rows it quarantines. Raises :class:`RejectedFile` when the file cannot be read whole through
+    the contract; never any other error (but MemoryError).
     """
     name = name or str(path)
+    frame = read_text(path, contract, name)
+    try:
+        return map_files([frame], contract, raw_json=raw_json).drop(FILE)
+    except MemoryError:
+        raise
+    except (Exception, pl.exceptions.PanicException) as exc:
+        raise unreadable(name, contract, exc) from exc
+
+
+def read_text(path: Path, contract: Contract, name: str) -> pl.DataFrame:
+    """A landed file's columns as its reader gives them, checked to hold every column the contract reads.
+
+    The first half of :func:`read_landed`: :func:`map_files` makes them canonical, for many files
+    at once. Raises :class:`RejectedFile` (never another error but MemoryError).
+    """
     try:
         if path.stat().st_size == 0:
             raise RejectedFile(f"{name}: line 1: the file is empty; rule: file", 1, "empty_file")
-        return _mapped(READERS[contract.format](path, contract, name), contract, name)
+        frame = READERS[contract.format](path, contract, name)
     except (RejectedFile, MemoryError):
         raise
     except (Exception, pl.exceptions.PanicException) as exc:
-        raise RejectedFile(
-            f"{name}: not readable per contract {contract.name}: {type(exc).__name__}: {one_line(exc)}; "
-            f"rule: {contract.format}",
-            None,
-            "unreadable_file",
-        ) from exc
+        raise unreadable(name, contract, exc) from exc
+    _require_columns(frame, contract, name)
+    return frame
 
 
-def _mapped(frame: pl.DataFrame, contract: Contract, name: str) -> pl.DataFrame:
-    """File columns -> canonical text columns (mapped, derived, defaulted, value-mapped) + lineage."""
+def unreadable(name: str, contract: Contract, exc: BaseException) -> RejectedFile:
+    """The rejection of a file whose reading or mapping failed in a way no rule names."""
+    return RejectedFile(
+        f"{name}: not readable per contract {contract.name}: {type(exc).__name__}: {one_line(exc)}; "
+        f"rule: {contract.format}",
+        None,
+        "unreadable_file",
+    )
+
+
+def _require_columns(frame: pl.DataFrame, contract: Contract, name: str) -> None:
     present = set(frame.columns)
     needed = {src: f"{src} ({field})" for field, src in contract.columns.items()}
     for col in contract.source_columns:
@@ -326,10 +371,48 @@ def _mapped(frame: pl.DataFrame, contract: Contract, name: str) -> pl.DataFrame:
             f"{contract.name} not found; the file has {header}; rule: columns",
             1,
         )
-    frame = derived_columns(_as_text(frame), contract)
+
+
+def map_files(
+    frames: list[pl.DataFrame], contract: Contract, *, raw_json: bool = True, positions: list[int] | None = None
+) -> pl.DataFrame:
+    """Files' columns (:func:`read_text`, one contract) -> canonical text columns + ``raw_row``, in one pass.
+
+    Rows keep their files' order; column ``FILE`` says which file each came from (its index in
+    ``frames``, or in ``positions``). Files with the same columns are made text together, and the
+    contract's rules run once over all of them (a row position counts within its file).
+    """
+    at = positions or list(range(len(frames)))
+    groups: dict[tuple, list[int]] = {}
+    for i, frame in enumerate(frames):
+        if frame.height:
+            groups.setdefault(tuple(frame.schema.items()), []).append(i)
+    parts = [_stacked([frames[i] for i in group], [at[i] for i in group]) for group in groups.values()]
+    if not parts:  # no rows at all: the first file's columns
+        parts = [_as_text(frames[0]).with_columns(pl.col(LINE).cast(pl.Int64), pl.lit(None, pl.UInt32).alias(FILE))]
+    frame = pl.concat(parts, how="diagonal") if len(parts) > 1 else parts[0]
+    if len(parts) > 1:
+        frame = frame.sort(FILE, maintain_order=True)
+    return _mapped(frame, contract, raw_json)
+
+
+def _stacked(frames: list[pl.DataFrame], files: list[int]) -> pl.DataFrame:
+    """Frames with the same columns, one under the other, as text, with ``FILE`` and ``line_number`` as Int64."""
+    heights = pl.Series([f.height for f in frames], dtype=pl.UInt32)
+    file = pl.Series(FILE, files, dtype=pl.UInt32).repeat_by(heights).explode()
+    stacked = pl.concat(frames, how="vertical", rechunk=False) if len(frames) > 1 else frames[0]
+    return _as_text(stacked).with_columns(pl.col(LINE).cast(pl.Int64), file)
+
+
+def _mapped(frame: pl.DataFrame, contract: Contract, as_json: bool = True) -> pl.DataFrame:
+    """Text columns of files (with ``FILE``) -> canonical text columns (mapped, derived, defaulted, value-mapped)."""
+    frame = derived_columns(frame, contract, within=[FILE])
     sources = contract.source_columns
-    raw = pl.struct([pl.col(s) for s in sources]).struct.json_encode().alias(RAW)
-    mapped = [text(src).alias(field) for field, src in contract.columns.items()]  # blank cells: missing
+    raw = pl.struct([pl.col(s) for s in sources])
+    raw = (raw_json(raw) if as_json else raw).alias(RAW)
+    blank = _has_blanks(frame, list(dict.fromkeys(contract.columns.values())))
+    # blank cells: missing (a column without any is taken as it is, not copied)
+    mapped = [(text(src) if blank[src] else pl.col(src)).alias(field) for field, src in contract.columns.items()]
     derived = [pl.col(derived_name(d.field)).alias(d.field) for d in contract.derive]
     defaults = [
         pl.lit(value, dtype=pl.String).alias(field)
@@ -337,8 +420,20 @@ def _mapped(frame: pl.DataFrame, contract: Contract, name: str) -> pl.DataFrame:
         if field not in contract.columns
     ]
     extra = [excluded_by(contract)] if contract.exclude else []
-    out = frame.select(pl.col(LINE).cast(pl.Int64), *mapped, *derived, *defaults, raw, *extra)
+    out = frame.select(pl.col(LINE), *mapped, *derived, *defaults, raw, *extra, pl.col(FILE))
     return map_values(out, contract)
+
+
+def raw_json(raw: pl.Expr) -> pl.Expr:
+    """A ``raw_row`` struct of landed texts as its JSON text (what ``read_landed`` gives by default)."""
+    return raw.struct.json_encode()
+
+
+def _has_blanks(frame: pl.DataFrame, columns: list[str]) -> dict[str, bool]:
+    """Whether each text column holds a blank cell (empty or only whitespace)."""
+    if not columns or frame.height == 0:
+        return dict.fromkeys(columns, False)
+    return frame.select([(pl.col(c).str.strip_chars() == "").any().alias(c) for c in columns]).row(0, named=True)
 
 
 # How each declared thousands separator may be written (a space also as a no-break space).

@@ -38,11 +38,12 @@ import duckdb
 from pipelines.errors import UserFacingError
 from pipelines.ledger import FeedSummary, new_batch_id
 from pipelines.settings import Settings, get_settings
-from pipelines.state import data_state
-from pipelines.warehouse import WarehouseLocked, migrate, session, transaction
+from pipelines.state import data_state, record_publication, stamp_reports, up_to_date
+from pipelines.warehouse import WarehouseLocked, kept_open, migrate, session, transaction
 
 FEEDS = ("reference", "suppliers", "fx", "catalogues", "sales")
 GATED_FEEDS = ("fx", "catalogues", "sales")  # feeds with a quality gate of their own
+NOTHING_NEW = "nothing new since"  # build()'s only key when the live snapshot is current
 # description, done, total: a hook the CLI binds to a rich progress bar.
 ProgressHook = Callable[[str, int, int], None]
 
@@ -83,6 +84,7 @@ def run_lock(settings: Settings | None = None) -> Iterator[bool]:
 
     Re-entrant within a process, so a whole ``xborder run`` holds it across its steps and each
     step takes it again for free. The kernel drops it when the process dies, however it dies.
+    While held, the warehouse stays open (:func:`pipelines.warehouse.kept_open`).
     """
     settings = settings or get_settings()
     path = lock_path(settings)
@@ -102,7 +104,8 @@ def run_lock(settings: Settings | None = None) -> Iterator[bool]:
         _held[path] = 1
         _unchecked.add(path)
         try:
-            yield True
+            with kept_open(settings):  # the steps of this hold share one open database
+                yield True
         finally:
             del _held[path]
             _unchecked.discard(path)
@@ -263,11 +266,20 @@ def resolve_pending(*, settings: Settings | None = None, run_id: str | None = No
 
     settings = settings or get_settings()
     with recorded_run("pending", settings, run_id) as (con, batch_id, detail):
-        result = resolve(con, settings, batch_id)
+        result = resolve(con, settings, batch_id, previous=last_detail(con, "pending"))
         if result.loaded:
             con.execute("CHECKPOINT")
         detail.update(result.to_dict())
     return detail
+
+
+def last_detail(con: duckdb.DuckDBPyConnection, command: str) -> dict[str, Any] | None:
+    """The ``audit.runs`` detail of the latest successful run of ``command``."""
+    rows = con.execute(
+        "SELECT detail FROM audit.runs WHERE command = ? AND status = 'success' ORDER BY started_at DESC LIMIT 1",
+        [command],
+    ).fetchall()
+    return json.loads(rows[0][0]) if rows and rows[0][0] else None
 
 
 def pending_units(feed: str, *, settings: Settings | None = None) -> list[str]:
@@ -412,10 +424,12 @@ def publish_snapshot(*, settings: Settings | None = None, run_id: str | None = N
     from pipelines.snapshot import publish
 
     settings = settings or get_settings()
-    with recorded_run("publish", settings, run_id) as (con, _, detail):
+    with recorded_run("publish", settings, run_id) as (con, rid, detail):
         publish_allowed(con)
-        path = publish(con, settings)
-        detail["snapshot"] = str(path)
+        report: dict[str, Any] = {}
+        path = publish(con, settings, report=report)
+        record_publication(con, settings, rid, path, _now())
+        detail.update(snapshot=str(path), copy=report)  # how it was written: whole copy or chunks rewritten
     return str(path)
 
 
@@ -426,19 +440,43 @@ def write_reports(*, settings: Settings | None = None) -> dict[str, str]:
     """
     from pipelines.quality.docs import build_data_docs
     from pipelines.report import write_report
+    from pipelines.snapshot import current_snapshot
 
     settings = settings or get_settings()
+    snapshot = current_snapshot(settings)
     docs = build_data_docs(settings)
-    return {"data_docs": str(docs), "report": str(write_report(settings))}
+    written = {"data_docs": str(docs), "report": str(write_report(settings))}
+    stamp_reports(settings, snapshot)  # last: a run killed before it writes the reports again
+    return written
 
 
-def build(*, settings: Settings | None = None, progress: ProgressHook | None = None) -> dict[str, Any]:
+def nothing_new(*, settings: Settings | None = None) -> datetime | None:
+    """When the live snapshot was published, if no batch is pending and nothing it was built from changed.
+
+    A build then has nothing to do: :func:`build` skips its gates, marts, publish and reports
+    (``force`` builds anyway). Returns None when a build is needed.
+    """
+    settings = settings or get_settings()
+    with run_lock(settings), session(settings=settings) as con:
+        migrate(con, settings.sql_dir)
+        if pending_feeds(con):
+            return None
+        return up_to_date(con, settings)
+
+
+def build(
+    *, settings: Settings | None = None, progress: ProgressHook | None = None, force: bool = False
+) -> dict[str, Any]:
     """Feed gates of pending batches, marts, the core and marts gates, publish, reports.
 
     A failed gate raises before the publish step (``FeedGatesFailed`` or ``QualityGateFailed``),
-    so the previous snapshot (and the reports read from it) stay live.
+    so the previous snapshot (and the reports read from it) stay live. With nothing new since
+    the live snapshot (:func:`nothing_new`) it does nothing and returns ``{"nothing new since": time}``,
+    unless ``force``.
     """
     settings = settings or get_settings()
+    if not force and (since := nothing_new(settings=settings)) is not None:
+        return {NOTHING_NEW: since}
     steps: list[tuple[str, Callable[[], Any]]] = [
         ("feed gates", lambda: gate_pending(settings=settings)),
         ("marts", lambda: refresh_marts(settings=settings)),
@@ -476,6 +514,11 @@ class RunResult:
     def loaded_anything(self) -> bool:
         return any(s.files for s in self.summaries)
 
+    @property
+    def nothing_new_since(self) -> datetime | None:
+        """When the live snapshot was published, if this run found it current and built nothing."""
+        return self.built.get(NOTHING_NEW)
+
 
 def run(
     feeds: list[str] | None = None,
@@ -484,9 +527,11 @@ def run(
     build_after: bool = True,
     settings: Settings | None = None,
     progress: Callable[[str], ProgressHook] | None = None,
+    force: bool = False,
 ) -> RunResult:
     """One whole run under the run lock: load, gate everything pending, build and publish.
 
+    With nothing new since the live snapshot, the build does nothing (``force``: it runs anyway).
     ``progress(step)`` returns the hook for that step (the CLI's progress bar).
     """
     settings = settings or get_settings()
@@ -504,7 +549,7 @@ def run(
                     result.pending = resolve_pending(settings=settings)
             result.gates = gate_pending(settings=settings, progress=hook("quality"))
             if build_after:
-                result.built = build(settings=settings, progress=hook("build"))
+                result.built = build(settings=settings, progress=hook("build"), force=force)
         except UserFacingError as exc:
             exc.run_result = result  # type: ignore[attr-defined]  # the CLI still shows what loaded
             raise

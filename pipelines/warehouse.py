@@ -73,18 +73,14 @@ def connect(
     settings = settings or get_settings()
     path = path or settings.warehouse_path
     path.parent.mkdir(parents=True, exist_ok=True)
-    # Checkpoint when the WAL reaches 1 GB rather than DuckDB's 16 MB: a load commits chunk by
-    # chunk, and checkpointing after every chunk wrote the data twice (WAL, then the file).
-    config: dict[str, str | int] = {"checkpoint_threshold": "1GB"}
-    if settings.threads:
-        config["threads"] = settings.threads
-    if settings.memory_limit:
-        config["memory_limit"] = settings.memory_limit
+    config = _config(settings)
     deadline = time.monotonic() + settings.lock_timeout_s
     delay = 0.1
     while True:
         try:
-            return duckdb.connect(str(path), read_only=read_only, config=config)
+            con = duckdb.connect(str(path), read_only=read_only, config=config)
+            _keep(path, read_only, config)
+            return con
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower():
                 raise
@@ -94,6 +90,47 @@ def connect(
                 ) from exc
             time.sleep(delay)
             delay = min(delay * 2, 2.0)
+
+
+def _config(settings: Settings) -> dict[str, str | int]:
+    # Checkpoint when the WAL reaches 1 GB rather than DuckDB's 16 MB: a load commits chunk by
+    # chunk, and checkpointing after every chunk wrote the data twice (WAL, then the file).
+    config: dict[str, str | int] = {"checkpoint_threshold": "1GB"}
+    if settings.threads:
+        config["threads"] = settings.threads
+    if settings.memory_limit:
+        config["memory_limit"] = settings.memory_limit
+    return config
+
+
+_wanted: set[Path] = set()  # warehouse files to keep open while a run holds its lock (kept_open)
+_kept: dict[Path, duckdb.DuckDBPyConnection] = {}
+
+
+@contextmanager
+def kept_open(settings: Settings) -> Iterator[None]:
+    """Meanwhile, once a step opened the warehouse, keep it open so later steps reuse the open database.
+
+    DuckDB shares one database instance among a process's connections to a file: every step
+    still gets a connection of its own (its own temp tables and variables) without opening the
+    file and reading its catalog again, and the buffer pool stays warm between steps. Nothing is
+    held before the first step connects, nor after this returns.
+    """
+    path = settings.warehouse_path
+    _wanted.add(path)
+    try:
+        yield
+    finally:
+        _wanted.discard(path)
+        held = _kept.pop(path, None)
+        if held is not None:
+            held.close()
+
+
+def _keep(path: Path, read_only: bool, config: dict[str, str | int]) -> None:
+    """Hold one more connection to a wanted warehouse just opened (cheap: the instance is open)."""
+    if path in _wanted and path not in _kept and not read_only:
+        _kept[path] = duckdb.connect(str(path), config=config)
 
 
 @contextmanager

@@ -27,6 +27,11 @@ def command(
     strict: bool = typer.Option(
         False, "--strict", help=f"Exit {EXIT_STRICT} (after publishing) when this run rejected a file or a row."
     ),
+    rebuild: bool = typer.Option(
+        False,
+        "--rebuild",
+        help="Build, gate and publish even when nothing is new since the live snapshot (e.g. after a code change).",
+    ),
 ) -> None:
     """Load new landed files into the warehouse, gate them, then build what people read.
 
@@ -35,8 +40,10 @@ def command(
     and a bad row quarantined with a reason; the other files load. Then every pending load
     batch passes its feed gate (fx, catalogues, sales) - this run's and any left failed or
     ungated by an earlier run - and only then the build refreshes the marts, runs the core and
-    marts gates, publishes the analysts' snapshot and writes the reports. Two runs at once take
-    turns. The Airflow DAGs call the same steps (pipelines/runner.py).
+    marts gates, publishes the analysts' snapshot and writes the reports. With nothing new since
+    the live snapshot (no file loaded, nothing pending, the same targets file and SQL) the build
+    is skipped: the run says "nothing new since <time>" and exits 0 (--rebuild builds anyway).
+    Two runs at once take turns. The Airflow DAGs call the same steps (pipelines/runner.py).
 
     Exit codes: 0 published (rejected or held files and quarantined rows are listed, not fatal:
     the rest of every feed is published); 1 nothing published (a gate failed, or an error: the
@@ -52,6 +59,8 @@ def command(
       xborder run --build-only
 
       xborder run --strict   # for cron: non-zero when anything was rejected
+
+      xborder run --rebuild  # build and publish again although nothing is new
     """
     from rich.console import Console
 
@@ -69,7 +78,12 @@ def command(
     with _progress(console) as hook:
         try:
             result = runner.run(
-                feed or None, ingest=not build_only, build_after=not ingest_only, settings=settings, progress=hook
+                feed or None,
+                ingest=not build_only,
+                build_after=not ingest_only,
+                settings=settings,
+                progress=hook,
+                force=rebuild,
             )
         except UserFacingError as exc:
             partial = getattr(exc, "run_result", None)
@@ -144,6 +158,12 @@ def show(console: Console, result: RunResult, landing: object) -> None:
         )
     for name in result.gates:
         console.print(f"[green]✓[/] quality {name}")
+    if (since := result.nothing_new_since) is not None:
+        console.print(
+            f"[green]✓[/] nothing new since {since:%Y-%m-%d %H:%M:%S} UTC: the published snapshot and the "
+            "reports are current (no gate, build or publish ran; `xborder run --rebuild` builds anyway)"
+        )
+        return
     for step, value in result.built.items():
         if step == "feed gates":
             continue

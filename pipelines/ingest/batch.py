@@ -23,7 +23,7 @@ from pipelines.contract_rows import EXCLUDED
 from pipelines.contracts import Contract
 from pipelines.landing import escape_key, escapes, name_in_root, relative
 from pipelines.ledger import FeedSummary, FileOutcome, known_files, quarantine, record_exclusions, record_files
-from pipelines.readers import RejectedFile, one_line, read_landed
+from pipelines.readers import FILE, RejectedFile, map_files, one_line, read_text, unreadable
 
 READ_THREADS = min(8, os.cpu_count() or 2)  # files read at once
 # Errors a file's own values can cause while it is typed or loaded (not disk, memory or a bug's
@@ -188,17 +188,23 @@ def reject_outside(
 
 
 def read_batch(
-    files: list[tuple[Path, str, str | None, Contract | None]], root: Path, feed: str, *, absolute_names: bool = False
+    files: list[tuple[Path, str, str | None, Contract | None]],
+    root: Path,
+    feed: str,
+    *,
+    absolute_names: bool = False,
+    raw_json: bool = True,
 ) -> Batch:
     """Read (path, sha256, source, contract) files; a missing contract or any read error rejects the file.
 
-    Messages name files relative to ``root`` (the landing root), or in full with ``absolute_names``.
+    Messages name files relative to ``root`` (the landing root), or in full with ``absolute_names``;
+    ``raw_json``: see :func:`~pipelines.readers.read_landed`.
     """
-    frames: list[pl.DataFrame] = []
     batch = Batch(pl.DataFrame(), {})
     names = [str(path) if absolute_names else relative(root, path) for path, *_ in files]
     read = _read_all([(path, contract, name) for (path, _, _, contract), name in zip(files, names, strict=True)])
-    for (path, sha, source, contract), name, frame in zip(files, names, read, strict=True):
+    accepted: dict[int, pl.DataFrame] = {}
+    for i, ((path, sha, source, contract), name, frame) in enumerate(zip(files, names, read, strict=True)):
         if contract is None:
             message = (
                 f"{name}: no contract in contracts/ covers source {source!r}; "
@@ -212,17 +218,65 @@ def read_batch(
         assert frame is not None
         rel = relative(root, path)
         batch.files[sha] = FileOutcome(sha, rel, feed, source, contract.name, rows_read=frame.height, bytes=_size(path))
-        frames.append(frame.with_columns(sha256=pl.lit(sha), source_file=pl.lit(rel), source=pl.lit(source)))
-    if frames:
-        batch.frame = pl.concat(frames, how="diagonal")
+        accepted[i] = frame
+    contracts = {id(files[i][3]): files[i][3] for i in accepted}
+    lineage = {
+        "sha256": pl.Series([sha for _, sha, _, _ in files], dtype=pl.String),
+        "source_file": pl.Series([relative(root, path) for path, *_ in files], dtype=pl.String),
+        "source": pl.Series([source for _, _, source, _ in files], dtype=pl.String),
+    }
+    parts = []
+    for key, contract in contracts.items():
+        mine = {i: frame for i, frame in accepted.items() if id(files[i][3]) == key}
+        frame = _mapped_files(batch, files, names, mine, contract, root, feed, raw_json)
+        if frame is not None:  # each row's file: its checksum, path relative to the landing root, source
+            parts.append(frame.with_columns(values.gather(frame[FILE]).alias(k) for k, values in lineage.items()))
+    if parts:  # in the files' order
+        batch.frame = pl.concat(parts, how="diagonal").sort(FILE, maintain_order=True) if len(parts) > 1 else parts[0]
+        batch.frame = batch.frame.drop(FILE)
     if EXCLUDED in batch.frame.columns:  # rows a contract rule leaves out: counted, never checked
         batch.excluded = batch.frame.filter(pl.col(EXCLUDED).is_not_null())
         batch.frame = batch.frame.filter(pl.col(EXCLUDED).is_null()).drop(EXCLUDED)
     return batch
 
 
+def _mapped_files(
+    batch: Batch,
+    files: list[tuple[Path, str, str | None, Contract | None]],
+    names: list[str],
+    mine: dict[int, pl.DataFrame],
+    contract: Contract,
+    root: Path,
+    feed: str,
+    raw_json: bool,
+) -> pl.DataFrame | None:
+    """The files of one contract (by index in ``files``) made canonical together; one by one if that fails.
+
+    A file whose rows cannot be made canonical on its own is rejected (``unreadable_file``), as
+    :func:`~pipelines.readers.read_landed` would; None when no file is left.
+    """
+    try:
+        return map_files(list(mine.values()), contract, raw_json=raw_json, positions=list(mine))
+    except MemoryError:
+        raise
+    except (Exception, pl.exceptions.PanicException):  # some file's values: find it, the others still load
+        pass
+    parts = []
+    for i, single in mine.items():
+        try:
+            parts.append(map_files([single], contract, raw_json=raw_json, positions=[i]))
+        except MemoryError:
+            raise
+        except (Exception, pl.exceptions.PanicException) as exc:
+            path, sha, source, _ = files[i]
+            failed = unreadable(names[i], contract, exc)
+            del batch.files[sha]
+            reject(batch, path, sha, root, feed, source, contract, str(failed), failed.line, failed.reason)
+    return pl.concat(parts, how="diagonal") if parts else None
+
+
 def _read_all(files: list[tuple[Path, Contract | None, str]]) -> list[pl.DataFrame | RejectedFile | None]:
-    """``read_landed`` of every file, several at a time (Polars reads without the GIL), in order.
+    """``read_text`` of every file, several at a time (Polars reads without the GIL), in order.
 
     A file that cannot be read gives its ``RejectedFile`` (whatever went wrong); without a contract None.
     """
@@ -232,7 +286,7 @@ def _read_all(files: list[tuple[Path, Contract | None, str]]) -> list[pl.DataFra
         if contract is None:
             return None
         try:
-            return read_landed(path, contract, name)
+            return read_text(path, contract, name)
         except RejectedFile as exc:
             return exc
         except MemoryError:

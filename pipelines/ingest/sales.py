@@ -30,6 +30,10 @@ read whole (the reader's codes: ``contract_violation``, ``truncated_file``, ``un
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import duckdb
@@ -53,20 +57,25 @@ from pipelines.ingest.channel_products import ensure_products
 from pipelines.ingest.discovery import new_files
 from pipelines.landing import date_name_problem, relative
 from pipelines.ledger import FeedSummary, record_amounts
-from pipelines.readers import parse_decimal
+from pipelines.readers import parse_decimal, raw_json
 from pipelines.runner import ProgressHook
 from pipelines.settings import Settings
 from pipelines.validation import first_failure, limit_columns, text_rules
 from pipelines.warehouse import transaction
 
 # A chunk (one transaction) holds at most this many files and about this many rows, so memory
-# stays bounded however large the day files grow (100M order lines: up to 300k lines a file).
-# Rows are counted from Parquet metadata and estimated for text at TEXT_BYTES_PER_ROW (an
-# overestimate: JSON lines run ~270 bytes, CSV ~130); bytes alone would let 5M Parquet rows in.
-CHUNK_FILES = 400
+# stays bounded however large the day files grow (100M order lines: up to 300k lines a file),
+# while each chunk's fixed costs (the history probes, the commit) are paid for many rows; two
+# chunks are in memory at once (one loading, the next being read). Rows are counted from
+# Parquet metadata and estimated for text from the channel's bytes per line (the lines of its
+# first and last file, :func:`bytes_per_row`), else at TEXT_BYTES_PER_ROW (an overestimate: JSON
+# lines run ~270 bytes, CSV ~130); bytes alone would let 5M Parquet rows in.
+CHUNK_FILES = 1000
 CHUNK_ROWS = 1_000_000
 TEXT_BYTES_PER_ROW = 100
+LINE_FORMATS = ("csv", "jsonl")  # a row per line
 LOAD_SQL = "core/fct_sales_event_load.sql"
+FACT_INSERT = "INSERT INTO core.fct_sales_event "  # the load SQL's statements that write facts
 CANONICAL = ["channel", *CANONICAL_FIELDS["sales"], "source_file", "line_number", "sha256"]
 
 
@@ -89,15 +98,26 @@ def load_sales(
         if channels is None or channel in channels:
             files = new_files(con, settings, f"sales/{channel}", contract.file_glob, batch_id=batch_id, summary=summary)
             files = _reject_layout(con, settings, batch_id, channel, contract, files, summary)
-            work += [(channel, contract, chunk) for chunk in chunks(files, parquet=contract.format == "parquet")]
+            parquet = contract.format == "parquet"
+            density = bytes_per_row(files) if contract.format in LINE_FORMATS else TEXT_BYTES_PER_ROW
+            work += [(channel, contract, chunk) for chunk in chunks(files, parquet, density)]
     total = sum(len(files) for *_, files in work)
     done = 0
     before = _net_eur(con, batch_id)
-    for channel, contract, files in work:
-        _load_guarded(con, settings, batch_id, channel, contract, files, summary)
-        done += len(files)
-        if progress:
-            progress(f"sales: {channel}", done, total)
+    codes = _codes(con)
+    with ThreadPoolExecutor(max_workers=1) as ahead:  # reads and checks the next chunk while one loads
+
+        def submit(i: int) -> Future[Prepared] | None:
+            return ahead.submit(prepare, settings, *work[i], codes) if i < len(work) else None
+
+        upcoming = submit(0)
+        for i, (channel, contract, files) in enumerate(work):
+            current, upcoming = upcoming, submit(i + 1)
+            assert current is not None
+            _load_guarded(con, settings, batch_id, channel, contract, files, summary, codes, current.result)
+            done += len(files)
+            if progress:
+                progress(f"sales: {channel}", done, total)
     summary.eur_loaded = _net_eur(con, batch_id) - before
     return summary
 
@@ -143,12 +163,17 @@ def _reject_layout(
     return keep
 
 
-def chunks(files: list[tuple[Path, str]], parquet: bool = False) -> list[list[tuple[Path, str]]]:
-    """Consecutive groups of files, each at most ``CHUNK_FILES`` files and ``CHUNK_ROWS`` rows (or one file)."""
+def chunks(
+    files: list[tuple[Path, str]], parquet: bool = False, text_bytes_per_row: int | None = None
+) -> list[list[tuple[Path, str]]]:
+    """Consecutive groups of files, each at most ``CHUNK_FILES`` files and ``CHUNK_ROWS`` rows (or one file).
+
+    Text files count ``text_bytes_per_row`` bytes a row (default ``TEXT_BYTES_PER_ROW``).
+    """
     out: list[list[tuple[Path, str]]] = []
     rows = 0
     for item in files:
-        estimate = _rows(item[0], parquet)
+        estimate = _rows(item[0], parquet, text_bytes_per_row or TEXT_BYTES_PER_ROW)
         if not out or len(out[-1]) >= CHUNK_FILES or (rows + estimate > CHUNK_ROWS and out[-1]):
             out.append([])
             rows = 0
@@ -157,14 +182,30 @@ def chunks(files: list[tuple[Path, str]], parquet: bool = False) -> list[list[tu
     return out
 
 
-def _rows(path: Path, parquet: bool) -> int:
+def _rows(path: Path, parquet: bool, text_bytes_per_row: int) -> int:
     """Rows of a landed file: exact for Parquet (its footer), estimated from the size for text."""
     try:
         if parquet:
             return pq.ParquetFile(path).metadata.num_rows
-        return path.stat().st_size // TEXT_BYTES_PER_ROW + 1
+        return path.stat().st_size // text_bytes_per_row + 1
     except (OSError, pa.ArrowException):  # unreadable: the reader rejects it with a clear message
         return 0
+
+
+def bytes_per_row(files: list[tuple[Path, str]]) -> int:
+    """Bytes per line of a channel's line-per-row files: the smaller of its first and last file's.
+
+    ``TEXT_BYTES_PER_ROW`` when neither can be read or holds a line break.
+    """
+    measured = []
+    for path in {path for path, _ in files[:1] + files[-1:]}:
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue
+        if lines := data.count(b"\n"):
+            measured.append(max(len(data) // lines, 1))
+    return min(measured, default=TEXT_BYTES_PER_ROW)
 
 
 def _load_guarded(
@@ -175,29 +216,34 @@ def _load_guarded(
     contract: Contract,
     files: list[tuple[Path, str]],
     summary: FeedSummary,
+    codes: tuple[pl.Series, pl.Series],
+    prepared: Callable[[], Prepared],
 ) -> None:
     """Load a chunk (one transaction); if a file's values make the load fail, retry file by file.
 
-    A file that fails alone is rejected (``load_error``, the error's first line) and the others load.
+    ``prepared()`` gives the chunk read and checked (:func:`prepare`; its data errors count as the
+    load's). A file that fails alone is rejected (``load_error``, the error's first line) and the
+    others load.
     """
-    failure = _attempt(con, settings, batch_id, channel, contract, files, summary)
+    failure = _attempt(con, settings, batch_id, channel, contract, summary, prepared)
     if failure is None:
         return
     if len(files) > 1:
         for item in files:
-            error = _attempt(con, settings, batch_id, channel, contract, [item], summary)
+            again = partial(prepare, settings, channel, contract, [item], codes)
+            error = _attempt(con, settings, batch_id, channel, contract, summary, again)
             if error is not None:
                 _reject_unloadable(con, settings, batch_id, channel, contract, item, error, summary)
     else:
         _reject_unloadable(con, settings, batch_id, channel, contract, files[0], failure, summary)
 
 
-def _attempt(con, settings, batch_id, channel, contract, files, summary) -> BaseException | None:
-    """Load ``files`` in one transaction; the data error that rolled it back, or None (counts added)."""
+def _attempt(con, settings, batch_id, channel, contract, summary, prepared) -> BaseException | None:
+    """Load a prepared chunk in one transaction; the data error that rolled it back, or None (counts added)."""
     part = FeedSummary(feed="sales")
     try:
         with transaction(con):  # a chunk is all or nothing
-            _load_chunk(con, settings, batch_id, channel, contract, files, part)
+            _load_chunk(con, settings, batch_id, channel, contract, prepared(), part)
     except LOAD_ERRORS as exc:
         con.unregister("batch_events")  # after the rollback (the failed load left it registered)
         return exc
@@ -224,32 +270,60 @@ def _net_eur(con: duckdb.DuckDBPyConnection, batch_id: str):
     ).fetchall()[0][0]
 
 
+def _codes(con: duckdb.DuckDBPyConnection) -> tuple[pl.Series, pl.Series]:
+    """The country and currency codes the row rules accept (read once per load)."""
+    countries = con.sql("SELECT country_code FROM core.dim_country").pl()["country_code"]
+    currencies = con.sql("SELECT currency_code FROM core.dim_currency").pl()["currency_code"]
+    return countries, currencies
+
+
+@dataclass
+class Prepared:
+    """A chunk read and checked: its files, rows with their rule verdicts, the rows contract rules excluded."""
+
+    batch: Batch
+    rows: pl.DataFrame  # canonical columns, ``reason`` and ``column_name``; empty when no row was read
+    excluded: pl.DataFrame  # sha256, amount, currency, status 'excluded'
+
+
+def prepare(
+    settings: Settings,
+    channel: str,
+    contract: Contract,
+    files: list[tuple[Path, str]],
+    codes: tuple[pl.Series, pl.Series],
+) -> Prepared:
+    """Read and check a chunk's files; no warehouse access, so it runs while the previous chunk loads."""
+    batch = read_batch([(p, sha, channel, contract) for p, sha in files], settings.landing_dir, "sales", raw_json=False)
+    excluded = _excluded_amounts(batch, contract, channel)
+    if batch.frame.height == 0:
+        return Prepared(batch, pl.DataFrame(), excluded)
+    return Prepared(batch, checked(canonical(batch.frame, contract, channel), *codes), excluded)
+
+
 def _load_chunk(
     con,
     settings: Settings,
     batch_id: str,
     channel: str,
     contract: Contract,
-    files: list,
+    prepared: Prepared,
     summary: FeedSummary,
 ) -> None:
-    batch = read_batch([(p, sha, channel, contract) for p, sha in files], settings.landing_dir, "sales")
-    excluded = _excluded_amounts(batch, contract, channel)
+    batch, rows, excluded = prepared.batch, prepared.rows, prepared.excluded
     if batch.frame.height == 0:
         record_amounts(con, _amounts(excluded))
         finish(con, batch, "sales", batch_id, summary, pl.DataFrame(), pl.DataFrame(), pl.DataFrame())
         return
-    countries = con.sql("SELECT country_code FROM core.dim_country").pl()["country_code"]
-    currencies = con.sql("SELECT currency_code FROM core.dim_currency").pl()["currency_code"]
-    rows = checked(canonical(batch.frame, contract, channel), countries, currencies)
-    valid = rows.filter(pl.col("reason").is_null())
+    valid = rows.lazy().filter(pl.col("reason").is_null()).select(CANONICAL).collect()  # only these columns moved
     summary.notes += ensure_products(con, settings, contract, valid, batch_id)  # a channel's own products
-    con.register("batch_events", valid.select(CANONICAL).to_arrow())
-    conform(con, settings, batch_id, channel, contract)
+    con.register("batch_events", valid.to_arrow())
+    facts = conform(con, settings, batch_id, channel, contract)
     con.unregister("batch_events")
     summary.notes += pending_notes(con, channel)
     decided = con.sql("SELECT * FROM dispositions").pl()
-    _finish_chunk(con, batch, batch_id, summary, rows, decided, excluded)
+    ((waited,),) = con.execute("SELECT loaded FROM pending_counts").fetchall()
+    _finish_chunk(con, batch, batch_id, summary, _with_status(rows, decided, facts - waited), decided, excluded)
 
 
 def wait_days(contract: Contract | None, settings: Settings) -> int:
@@ -261,13 +335,22 @@ def wait_days(contract: Contract | None, settings: Settings) -> int:
 
 def conform(
     con: duckdb.DuckDBPyConnection, settings: Settings, batch_id: str, channel: str, contract: Contract | None
-) -> None:
-    """Run the load SQL over temp view/table ``batch_events`` of ``channel`` (and its waiting events)."""
+) -> int:
+    """Run the load SQL over temp view/table ``batch_events`` of ``channel`` (and its waiting events).
+
+    Returns the number of facts it wrote (of the batch and of the waiting events that loaded).
+    """
     con.execute("SET VARIABLE channel = ?", [channel])
     con.execute("SET VARIABLE batch_id = ?", [batch_id])
     con.execute("SET VARIABLE lookback = ?", [settings.fx_lookback_days])
     con.execute("SET VARIABLE wait_days = ?", [wait_days(contract, settings)])
-    con.execute((settings.sql_dir / LOAD_SQL).read_text(encoding="utf-8"))
+    facts = 0
+    for statement in con.extract_statements((settings.sql_dir / LOAD_SQL).read_text(encoding="utf-8")):
+        result = con.execute(statement)
+        if statement.query.lstrip().startswith(FACT_INSERT):
+            ((written,),) = result.fetchall()
+            facts += written
+    return facts
 
 
 def _excluded_amounts(batch: Batch, contract: Contract, channel: str) -> pl.DataFrame:
@@ -293,6 +376,22 @@ def pending_notes(con: duckdb.DuckDBPyConnection, channel: str) -> list[str]:
     return notes
 
 
+def _with_status(rows: pl.DataFrame, decided: pl.DataFrame, loaded: int) -> pl.DataFrame:
+    """``rows`` with ``status``: quarantined by a row rule, else the load's disposition, else loaded.
+
+    ``decided`` holds the dispositions of the rows that did not load; ``loaded`` is how many facts
+    the load SQL wrote for the chunk, which must be exactly one per other row.
+    """
+    keys = ["sha256", "line_number"]
+    late = rows.select(keys).join(decided.select(*keys, "status"), on=keys, how="left", maintain_order="left")
+    status = pl.when(rows["reason"].is_not_null()).then(pl.lit("quarantined")).otherwise(late["status"])
+    out = rows.with_columns(status=status.fill_null("loaded"))
+    counted = out.height - out["status"].is_in(["quarantined", "duplicate"]).sum()
+    if counted != loaded:
+        raise RuntimeError(f"the sales load wrote {loaded} facts for the chunk, its dispositions account for {counted}")
+    return out
+
+
 def _finish_chunk(
     con,
     batch: Batch,
@@ -302,9 +401,9 @@ def _finish_chunk(
     decided: pl.DataFrame,
     excluded: pl.DataFrame,
 ) -> None:
+    """Quarantine, ledger and money sums of a conformed chunk; ``rows`` carry their ``status``."""
     keys = ["sha256", "line_number"]
-    early = rows.filter(pl.col("reason").is_not_null()).with_columns(
-        status=pl.lit("quarantined"),
+    early = rows.filter(pl.col("reason").is_not_null()).with_columns(  # few rows: few gathered
         detail=pl.when(pl.col("reason") == "unknown_country").then(
             pl.format(
                 "'{}' is not an ISO 3166 country (code, or name where the contract says so)", "ship_to_country_text"
@@ -312,11 +411,12 @@ def _finish_chunk(
         ),
         quarantine_id=pl.lit(None, pl.Int64),
     )
-    late = decided.join(rows.select(*keys, "source_file", "source", "raw_row", "amount", "currency"), on=keys)
-    columns = [*keys, "status", "reason", "column_name", "detail", "quarantine_id"]
-    columns += ["source_file", "source", "raw_row", "amount", "currency"]
-    allrows = pl.concat([early.select(columns), late.select(columns)], how="vertical_relaxed")
-    bad = allrows.filter(pl.col("status") == "quarantined")
+    lineage = ["source_file", "source", "raw_row", "amount", "currency"]
+    late = decided.filter(pl.col("status") == "quarantined").join(rows.select(*keys, *lineage), on=keys)
+    columns = [*keys, "reason", "column_name", "detail", "quarantine_id", *lineage]
+    bad = pl.concat([early.select(columns), late.select(columns)], how="vertical_relaxed").with_columns(
+        raw_row=raw_json(pl.col("raw_row"))
+    )
     with_id = bad.filter(pl.col("quarantine_id").is_not_null())
     if with_id.height:  # orphans: their ids link raw.pending_sales_events
         con.register(
@@ -337,19 +437,17 @@ def _finish_chunk(
         )
         con.execute("INSERT INTO audit.quarantine BY NAME SELECT * FROM _orphans")
         con.unregister("_orphans")
-    money = [allrows.select("sha256", "amount", "currency", "status")]
-    record_amounts(
-        con, _amounts(pl.concat([*money, excluded], how="vertical_relaxed") if excluded.height else money[0])
-    )
+    money = rows.select("sha256", "amount", "currency", "status")
+    record_amounts(con, _amounts(pl.concat([money, excluded], how="vertical_relaxed") if excluded.height else money))
     finish(
         con,
         batch,
         "sales",
         batch_id,
         summary,
-        allrows.filter(pl.col("status") == "loaded"),
+        rows.select("sha256", "status").filter(pl.col("status") == "loaded"),
         bad.filter(pl.col("quarantine_id").is_null()).drop("quarantine_id"),
-        allrows.filter(pl.col("status") == "duplicate"),
+        rows.select("sha256", "status").filter(pl.col("status") == "duplicate"),
         extra_quarantined=with_id,
     )
 
@@ -449,35 +547,47 @@ def checked(rows: pl.DataFrame, countries: pl.Series, currencies: pl.Series) -> 
     def order_rule(code: str, col: str, ok: pl.Expr) -> tuple[str, str, pl.Expr]:
         return (code, col, ~is_order | ok)
 
-    reason, column = first_failure(
+    rules = [
+        ("missing_field", "event_id", present("event_id")),
+        ("missing_field", "order_id", present("order_id")),
+        ("missing_field", "line_id", present("line_id")),
+        ("missing_field", "event_ts", present("event_ts_text")),
+        ("missing_field", "quantity", present("quantity_text")),
+        *text_rules(TEXT_FIELDS["sales"]),
+        ("bad_timestamp", "event_ts", pl.col("event_ts").is_not_null()),
+        ("bad_number", "quantity", pl.col("quantity").is_not_null()),
+        ("unknown_event_type", "event_type", pl.col("event_type").is_not_null()),
+        ("non_positive_quantity", "quantity", pl.col("quantity") > 0),
+        ("quantity_absurd", "quantity", pl.col("quantity") <= pl.col("limit_quantity")),
+        order_rule("missing_field", "supplier_sku", present("supplier_id") & present("supplier_sku")),
+        order_rule("missing_field", "unit_price", present("unit_price_text")),
+        order_rule("bad_number", "unit_price", pl.col("unit_price").is_not_null()),
+        ("bad_number", "discount", pl.col("discount").is_not_null()),
+        order_rule("price_not_positive", "unit_price", pl.col("unit_price") > 0),
+        order_rule("price_absurd", "unit_price", pl.col("unit_price") <= pl.col("limit_unit_price")),
+        order_rule("discount_negative", "discount", pl.col("discount") >= 0),
+        order_rule("discount_exceeds_value", "discount", pl.col("discount") <= pl.col("gross")),
+        order_rule("line_value_absurd", "unit_price", pl.col("amount") <= pl.col("limit_line_value")),
+        order_rule("missing_field", "currency", present("currency")),
+        order_rule("unknown_currency", "currency", pl.col("currency").is_in(currencies.implode())),
+        order_rule("missing_field", "ship_to_country", present("ship_to_country")),
+        order_rule("unknown_country", "ship_to_country", pl.col("ship_to_country").is_in(countries.implode())),
+    ]
+    return _first_failures(rows, rules)
+
+
+def _first_failures(rows: pl.DataFrame, rules: list[tuple[str, str, pl.Expr]]) -> pl.DataFrame:
+    """``rows`` with ``reason``/``column_name`` of :func:`first_failure`, evaluated only on the rows that fail."""
+    passes = rows.select(pl.all_horizontal([ok.fill_null(False) for _, _, ok in rules])).to_series()
+    failing = (~passes).arg_true()
+    reason, column = first_failure(rules)
+    named = rows[failing].select(reason=reason, column_name=column)
+    return rows.with_columns(
         [
-            ("missing_field", "event_id", present("event_id")),
-            ("missing_field", "order_id", present("order_id")),
-            ("missing_field", "line_id", present("line_id")),
-            ("missing_field", "event_ts", present("event_ts_text")),
-            ("missing_field", "quantity", present("quantity_text")),
-            *text_rules(TEXT_FIELDS["sales"]),
-            ("bad_timestamp", "event_ts", pl.col("event_ts").is_not_null()),
-            ("bad_number", "quantity", pl.col("quantity").is_not_null()),
-            ("unknown_event_type", "event_type", pl.col("event_type").is_not_null()),
-            ("non_positive_quantity", "quantity", pl.col("quantity") > 0),
-            ("quantity_absurd", "quantity", pl.col("quantity") <= pl.col("limit_quantity")),
-            order_rule("missing_field", "supplier_sku", present("supplier_id") & present("supplier_sku")),
-            order_rule("missing_field", "unit_price", present("unit_price_text")),
-            order_rule("bad_number", "unit_price", pl.col("unit_price").is_not_null()),
-            ("bad_number", "discount", pl.col("discount").is_not_null()),
-            order_rule("price_not_positive", "unit_price", pl.col("unit_price") > 0),
-            order_rule("price_absurd", "unit_price", pl.col("unit_price") <= pl.col("limit_unit_price")),
-            order_rule("discount_negative", "discount", pl.col("discount") >= 0),
-            order_rule("discount_exceeds_value", "discount", pl.col("discount") <= pl.col("gross")),
-            order_rule("line_value_absurd", "unit_price", pl.col("amount") <= pl.col("limit_line_value")),
-            order_rule("missing_field", "currency", present("currency")),
-            order_rule("unknown_currency", "currency", pl.col("currency").is_in(currencies.implode())),
-            order_rule("missing_field", "ship_to_country", present("ship_to_country")),
-            order_rule("unknown_country", "ship_to_country", pl.col("ship_to_country").is_in(countries.implode())),
+            pl.repeat(None, rows.height, dtype=pl.String, eager=True).scatter(failing, named[name]).alias(name)
+            for name in ("reason", "column_name")
         ]
     )
-    return rows.with_columns(reason=reason, column_name=column)
 
 
 def _amounts(rows: pl.DataFrame) -> pl.DataFrame:

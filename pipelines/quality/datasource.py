@@ -1,5 +1,9 @@
 """GX's SQL datasource over the pipeline's own DuckDB connection (the fix for GX issues 10738, 11579).
 
+The gates no longer validate through GX (``pipelines.quality.evaluate`` runs the rules as SQL
+with GX's semantics); this datasource is how GX itself validates the project's assets: the
+equivalence tests' oracle (``tests/quality/test_evaluate.py``) and any ad-hoc GX checkpoint run.
+
 GX 1.24 has no DuckDB datasource; its generic SQL datasource over duckdb-engine fails on
 DuckDB: every expectation comes back failed with an empty result (``IndexError: list index
 out of range`` in ``SqlAlchemyExecutionEngine.resolve_metric_bundle``). The cause:
@@ -26,7 +30,6 @@ imported (``pipelines.quality.context`` does so before loading the project).
 
 from __future__ import annotations
 
-import re
 import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -40,11 +43,12 @@ from great_expectations.compatibility import pydantic
 from great_expectations.datasource.fluent import SQLDatasource
 from great_expectations.execution_engine import SqlAlchemyExecutionEngine
 
+from pipelines.quality.evaluate import VARIABLE_NAME, set_variables
+
 # duckdb-engine reflects no MAP type (core.dim_product.attribute_source): GX never validates that
 # column, so the reflection's "Did not recognize type 'map'" warning on every gate says nothing.
 UNREFLECTED_MAP = "Did not recognize type 'map'"
 
-VARIABLE_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 Variable = str | int | float | date | datetime
 
 
@@ -71,8 +75,7 @@ class _Binding:
 
     def connect(self) -> _ReadOnlyConnection:
         cursor = self.con.cursor()
-        for name, value in self.variables.items():
-            cursor.execute(f"SET VARIABLE {name} = ?", [value])  # name checked in bound()
+        set_variables(cursor, self.variables)
         return _ReadOnlyConnection(cursor)
 
     def close(self) -> None:

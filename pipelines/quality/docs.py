@@ -91,7 +91,9 @@ def build_data_docs(settings: Settings, con: duckdb.DuckDBPyConnection | None = 
     published snapshot is read, or the warehouse when nothing is published yet.
     """
     from pipelines.quality.context import get_context
+    from pipelines.quality.validations import store_spooled
 
+    store_spooled(settings)  # the gates' results, spooled without GX
     get_context(settings).build_data_docs()
     index = settings.gx_output_dir / "data_docs" / "index.html"
     write_quarantine_page(index.parent / "quarantine.html", _summary(settings, con))

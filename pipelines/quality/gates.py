@@ -1,7 +1,8 @@
-"""Quality gates: run a stage's GX checkpoint inside DuckDB, record every result, stop on critical.
+"""Quality gates: evaluate a stage's suites as SQL inside DuckDB, record every result, stop on critical.
 
 ``run_gate(con, stage, settings, run_id)`` validates through the pipeline's open writer
-connection (no second connection to the file), writes one ``audit.dq_results`` row per
+connection (no second connection to the file), one statement per suite
+(:mod:`pipelines.quality.evaluate`, GX's semantics), writes one ``audit.dq_results`` row per
 expectation and one ``audit.dq_gate_runs`` row, and raises :class:`QualityGateFailed` naming
 the expectation, the table and what was observed when a critical expectation fails. Warnings
 are recorded, shown in Data Docs, and returned. Stages: ``fx``, ``catalogues``, ``sales``
@@ -19,8 +20,10 @@ from typing import Any
 import duckdb
 
 from pipelines.errors import UserFacingError
-from pipelines.quality.results import Finding, findings, with_examples, write_findings, write_gate_run
-from pipelines.quality.suites import FEEDS, STAGES
+from pipelines.quality.evaluate import evaluate, vacuous
+from pipelines.quality.results import Finding, write_findings, write_gate_run
+from pipelines.quality.suites import FEEDS, STAGES, suites_for
+from pipelines.quality.validations import spool
 from pipelines.settings import Settings
 from pipelines.state import data_state
 from pipelines.warehouse import transaction
@@ -104,41 +107,41 @@ class QualityGateFailed(UserFacingError):
 
 
 def run_gate(con: duckdb.DuckDBPyConnection, stage: str, settings: Settings, run_id: str) -> GateResult:
-    """Validate ``stage`` through ``con``; record results; raise :class:`QualityGateFailed` on a critical failure."""
+    """Validate ``stage`` through ``con``; record results; raise :class:`QualityGateFailed` on a critical failure.
+
+    The rules run as SQL (:mod:`pipelines.quality.evaluate`); GX is not imported here. The GX
+    validation results are spooled for the next Data Docs build (:mod:`pipelines.quality.validations`);
+    a feed gate with no pending batch runs no query and spools nothing.
+    """
     if stage not in STAGES:
         raise UserFacingError(f"unknown quality stage {stage!r}; stages: {', '.join(STAGES)}")
-    from great_expectations.core.run_identifier import RunIdentifier
-
-    from pipelines.quality.context import get_context
-    from pipelines.quality.datasource import bound
-
-    started_at = datetime.now(UTC).replace(tzinfo=None)
+    started_at = datetime.now(UTC)
     started = time.perf_counter()
     batches = pending_batches(con, stage)
     state = data_state(con)
-    checkpoint = get_context(settings).checkpoints.get(stage)
+    parameters = expectation_parameters(settings)
+    idle = stage in FEEDS and not batches  # nothing new: every rule holds over no rows
     variables = {"fx_lookback_days": settings.fx_lookback_days}
-    with bound(con, variables):
-        try:
-            outcome = checkpoint.run(
-                expectation_parameters=expectation_parameters(settings),
-                run_id=RunIdentifier(run_name=run_id, run_time=datetime.now(UTC)),
-            )
-            found = with_examples(con, findings(outcome, stage), variables)
-        except Exception as exc:  # GX could not run at all (e.g. a broken project): a critical failure
-            log.exception("quality gate %s could not run", stage)
-            found = [_checkpoint_error(stage, exc)]
+    try:
+        done = [vacuous(s, parameters) if idle else evaluate(con, s, parameters, variables) for s in suites_for(stage)]
+        found = [f for validation in done for f in validation.findings(stage)]
+    except Exception as exc:  # the rules could not run at all (a broken suite): a critical failure
+        log.exception("quality gate %s could not run", stage)
+        done, found = [], [_checkpoint_error(stage, exc)]
     result = GateResult(stage, run_id, found, time.perf_counter() - started, batches)
+    if done and not idle:
+        spool(settings, stage, run_id, started_at, parameters, done)
     if not result.passed:
         result.data_docs = _docs_after_failure(con, settings)
+    validated_at = started_at.replace(tzinfo=None)
     with transaction(con):
-        write_findings(con, found, run_id, started_at)
+        write_findings(con, found, run_id, validated_at)
         write_gate_run(
             con,
             {
                 "run_id": run_id,
                 "stage": stage,
-                "started_at": started_at,
+                "started_at": validated_at,
                 "seconds": result.seconds,
                 "passed": result.passed,
                 "expectations": len(found),

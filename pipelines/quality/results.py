@@ -1,6 +1,7 @@
-"""GX validation results as rows: one :class:`Finding` per expectation, kept in ``audit.dq_results``.
+"""Expectation results as rows: one :class:`Finding` per expectation, kept in ``audit.dq_results``.
 
-``findings`` turns a checkpoint result into findings (with a one-line message each);
+``make_finding`` turns one result (GX's SUMMARY result dict, from the SQL evaluator or from GX)
+into a finding with a one-line message; ``findings`` does so for a GX checkpoint result;
 ``write_findings`` and ``write_gate_run`` store them through the pipeline's connection, so
 data quality can be trended with SQL (``audit.dq_results``, ``audit.dq_latest``,
 ``audit.dq_gate_runs``).
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -80,70 +81,69 @@ def findings(checkpoint_result: Any, stage: str) -> list[Finding]:
 
 
 def _finding(result: Any, stage: str, suite: str, table: str) -> Finding:
+    """A GX ``ExpectationValidationResult`` as a finding."""
     config = result.expectation_config
-    kwargs = config.kwargs
     detail = result.result or {}
+    rows = (detail.get("details") or {}).get("unexpected_rows") or []
+    return make_finding(
+        stage,
+        suite,
+        table,
+        expectation=config.type,
+        rule=(config.meta or {}).get("rule", config.type),
+        severity=str(getattr(config.severity, "value", config.severity) or "critical"),
+        description=config.description,
+        kwargs=config.kwargs,
+        success=bool(result.success),
+        detail=detail,
+        error=_error(result.exception_info),
+        example=row_text(list(rows[0]), list(rows[0].values())) if rows else None,
+    )
+
+
+def make_finding(
+    stage: str,
+    suite: str,
+    table: str,
+    *,
+    expectation: str,
+    rule: str,
+    severity: str,
+    description: str | None,
+    kwargs: dict[str, Any],
+    success: bool,
+    detail: dict[str, Any],
+    error: str | None,
+    example: str | None = None,
+) -> Finding:
+    """The finding of one expectation result (GX's SUMMARY ``result`` dict as ``detail``)."""
     column = kwargs.get("column") or (",".join(kwargs["column_list"]) if kwargs.get("column_list") else None)
-    error = _error(result.exception_info)
     unexpected = detail.get("unexpected_count")
-    example = None
-    if config.type == "unexpected_rows_expectation" and isinstance(detail.get("observed_value"), int):
+    if expectation == "unexpected_rows_expectation" and isinstance(detail.get("observed_value"), int):
         unexpected = detail["observed_value"]
-        rows = (detail.get("details") or {}).get("unexpected_rows") or []
-        example = ", ".join(f"{k}={_text(v)}" for k, v in rows[0].items()) if rows else None
+    else:
+        example = None
     return Finding(
         stage=stage,
         suite=suite,
-        rule=(config.meta or {}).get("rule", config.type),
-        expectation=config.type,
+        rule=rule,
+        expectation=expectation,
         table=table,
         column=column,
-        severity=str(getattr(config.severity, "value", config.severity) or "critical"),
-        success=bool(result.success) and error is None,
+        severity=severity,
+        success=success and error is None,
         observed=f"error: {error}" if error else _observed(detail),
         unexpected_count=unexpected,
         element_count=detail.get("element_count"),
-        description=config.description,
+        description=description,
         error=error,
         example=example,
     )
 
 
-def with_examples(
-    con: duckdb.DuckDBPyConnection, findings_: list[Finding], variables: dict[str, Any] | None = None
-) -> list[Finding]:
-    """Findings of failed SQL rules with their first offending row, fetched through ``con``.
-
-    GX 1.24 returns a SQL rule's rows only with result format COMPLETE, which for column rules
-    also lists every unexpected value; the checkpoints use SUMMARY, so the row is read here.
-    """
-    out = []
-    for f in findings_:
-        if f.expectation == "unexpected_rows_expectation" and not f.success and not f.error and not f.example:
-            f = replace(f, example=_first_row(con, f, variables or {}))
-        out.append(f)
-    return out
-
-
-def _first_row(con: duckdb.DuckDBPyConnection, f: Finding, variables: dict[str, Any]) -> str | None:
-    suite = _SUITES.get(f.suite)
-    rule = next((r for r in suite.rules if r.rule == f.rule), None) if suite else None
-    if rule is None:
-        return None
-    source = asset(suite.asset)
-    batch = f"({source.query})" if source.query else source.table
-    cursor = con.cursor()
-    try:
-        for name, value in variables.items():
-            cursor.execute(f"SET VARIABLE {name} = ?", [value])
-        relation = cursor.execute(f"SELECT * FROM ({rule.kwargs['unexpected_rows_query'].format(batch=batch)}) LIMIT 1")
-        names = [d[0] for d in relation.description]
-        row = relation.fetchone()
-    except duckdb.Error:  # the count GX reported is the finding; the example is a courtesy
-        return None
-    finally:
-        cursor.close()
-    return ", ".join(f"{k}={_text(v)}" for k, v in zip(names, row, strict=True)) if row else None
+def row_text(names: list[str], row: Any) -> str:
+    """A row as ``column=value, ...`` (a failed SQL rule's example)."""
+    return ", ".join(f"{k}={_text(v)}" for k, v in zip(names, row, strict=True))
 
 
 def _observed(detail: dict[str, Any]) -> str | None:

@@ -8,8 +8,10 @@ JSON differs from what this module writes. Each rule has a stable name (``meta.r
 Severities: ``critical`` rules state what must never happen (a failure stops the build before
 the snapshot is published); ``warning`` rules state what should be rare, mostly as GX
 ``mostly`` ratios, and are recorded and shown in Data Docs. Business rules GX cannot express
-as a column expectation are SQL (``unexpected_rows_expectation``) pushed down to DuckDB; GX
-counts the rows returned, and a failed rule's message shows the first of them.
+as a column expectation are SQL (``unexpected_rows_expectation``); the gate counts the rows
+returned, and a failed rule's message shows the first of them. Gates evaluate every rule as
+SQL with GX's semantics (``pipelines.quality.evaluate``); GX stores the results and renders
+the Data Docs (``pipelines.quality.validations``).
 
 Feed stages validate only the rows of load batches no passed gate has validated yet
 (``audit.dq_pending_batches``), so their cost follows the new data; ``core`` and ``marts``
@@ -356,8 +358,10 @@ SUITES: tuple[Suite, ...] = (
                 "critical",
                 "GTINs whose GS1 check digit is wrong",
                 "SELECT supplier_id, supplier_sku, gtin, source_file, line_number FROM {batch} "
-                "WHERE gtin IS NOT NULL AND NOT audit.gtin_valid(gtin)",
-                "Loaded GTINs passed the check digit at ingest (gtin_check_digit); one here is an ingest bug.",
+                "SEMI JOIN (SELECT gtin FROM (SELECT gtin, count(*) AS listed FROM {batch} WHERE gtin IS NOT NULL "
+                "GROUP BY gtin) WHERE NOT audit.gtin_valid(gtin)) USING (gtin)",
+                "Loaded GTINs passed the check digit at ingest (gtin_check_digit); one here is an ingest bug. "
+                "(Each distinct GTIN is checked once: a snapshot repeats the catalogue.)",
             ),
             sql(
                 "hs_code_in_hs2022",
@@ -548,11 +552,14 @@ SUITES: tuple[Suite, ...] = (
                 "critical",
                 "orders in a currency without an ECB rate within the look-back",
                 "SELECT b.channel, b.event_id, b.currency, b.event_ts FROM {batch} b "
-                "ANTI JOIN core.fx_rate r ON r.currency = b.currency "
-                "AND r.rate_date BETWEEN b.event_ts::DATE - getvariable('fx_lookback_days') AND b.event_ts::DATE "
+                "SEMI JOIN (SELECT currency, day FROM (SELECT DISTINCT currency, event_ts::DATE AS day FROM {batch} "
+                "WHERE event_type IN ('order', 'credit') AND currency <> 'EUR') d ANTI JOIN core.fx_rate r "
+                "ON r.currency = d.currency AND r.rate_date BETWEEN d.day - getvariable('fx_lookback_days') AND d.day"
+                ") u ON u.currency = b.currency AND u.day IS NOT DISTINCT FROM b.event_ts::DATE "
                 "WHERE b.event_type IN ('order', 'credit') AND b.currency <> 'EUR'",
                 "Loaded orders and credits were valued at the ECB rate of their date or the latest within the "
-                "look-back (settings.fx_lookback_days); one without a rate cannot have a EUR value (it waits).",
+                "look-back (settings.fx_lookback_days); one without a rate cannot have a EUR value (it waits). "
+                "(Each currency and day is looked up once, not each event.)",
             ),
             sql(
                 "ship_to_is_iso_country",
@@ -1124,9 +1131,11 @@ YAML_HEADER = """\
 #
 # Suites (expectations/), validation definitions and checkpoints (one per gate stage) are
 # committed. Validation results and Data Docs are written under $XBORDER_HOME/quality
-# (${XBORDER_GX_OUTPUT}, set by pipelines.quality.context). The `warehouse` datasource
-# (type xborder_duckdb, pipelines/quality/datasource.py) validates inside DuckDB through the
-# pipeline's open connection. Data Docs use local templates and styles only (pipelines/quality/docs.py).
+# (${XBORDER_GX_OUTPUT}, set by pipelines.quality.context). The gates evaluate the suites as SQL
+# with GX's semantics (pipelines/quality/evaluate.py) and store GX validation results built from
+# it (pipelines/quality/validations.py). The `warehouse` datasource (type xborder_duckdb,
+# pipelines/quality/datasource.py) lets GX validate inside DuckDB through the pipeline's open
+# connection (the tests' oracle). Data Docs use local templates and styles only (pipelines/quality/docs.py).
 """
 
 
@@ -1243,11 +1252,11 @@ def _asset_config(a: Asset) -> dict[str, Any]:
     return config
 
 
-def _expectation_json(suite: Suite, rule: Rule) -> dict[str, Any]:
+def expectation_json(suite: Suite, rule: Rule) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": stable_id("expectation", suite.name, rule.rule),
         "type": rule.type,
-        "kwargs": _kwargs(rule.kwargs),
+        "kwargs": gx_kwargs(rule.kwargs),
         "meta": {"rule": rule.rule},
         "notes": rule.notes,
         "severity": rule.severity,
@@ -1257,7 +1266,7 @@ def _expectation_json(suite: Suite, rule: Rule) -> dict[str, Any]:
     return out
 
 
-def _kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
+def gx_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
     """Row conditions in the structured form GX 1.24 stores (it parses the legacy string on load)."""
     out = dict(kwargs)
     condition = out.get("row_condition")
@@ -1275,7 +1284,7 @@ def _suite_json(suite: Suite) -> dict[str, Any]:
     return {
         "name": suite.name,
         "id": stable_id("suite", suite.name),
-        "expectations": [_expectation_json(suite, r) for r in suite.rules],
+        "expectations": [expectation_json(suite, r) for r in suite.rules],
         "meta": {
             "great_expectations_version": GX_VERSION,
             "stage": suite.stage,

@@ -3,9 +3,9 @@
 -- (raw.pending_sales_events). Variables: channel, batch_id, lookback, wait_days.
 -- With an empty batch_events it is the channel's share of a pending pass (pipelines/ingest/pending.py).
 -- Leaves temp tables dispositions(sha256, line_number, status, reason, column_name, detail,
--- quarantine_id): status loaded | quarantined | duplicate of each batch row (waiting rows are
--- 'quarantined' with the quarantine_id that links their raw.pending_sales_events row), and
--- pending_counts (what happened to the events that were waiting).
+-- quarantine_id): status quarantined | duplicate of each batch row that did not load (waiting rows
+-- are 'quarantined' with the quarantine_id that links their raw.pending_sales_events row; every
+-- other row loaded), and pending_counts (what happened to the events that were waiting).
 --
 -- Waiting: an order or standalone credit without a product version valid on its date
 -- (unknown_product) or an ECB rate within the look-back (fx_rate_missing; a currency of which no
@@ -16,106 +16,149 @@
 -- wait_days after its quarantine row was written is final: it leaves the queue, its quarantine
 -- row stays open with a detail saying it stopped waiting (wait_days 0: nothing waits).
 
--- 1. Duplicates and id conflicts, against history and within the batch.
-CREATE OR REPLACE TEMP TABLE ev AS
-SELECT b.*,
-       core.sales_event_content(event_type, event_ts, order_id, line_id, supplier_id, supplier_sku,
-           quantity, unit_price, currency, discount, ship_to_country, ship_to_region) AS content
-FROM batch_events b;
+-- 1. Duplicates and id conflicts, against history and within the batch. Only an event whose id
+--    occurs twice in the batch or is already loaded or waiting has its content compared: the
+--    history is probed by id alone (two narrow columns), and the few rows found are fetched by row id.
+CREATE OR REPLACE TEMP TABLE batch_ids AS
+SELECT event_id, count(*) AS copies FROM batch_events GROUP BY event_id;
+
+CREATE OR REPLACE TEMP TABLE seen_rows AS
+SELECT h.rowid AS row_id FROM raw.sales_events h
+SEMI JOIN batch_ids b USING (event_id)  -- probes the history, builds on the batch
+WHERE h.channel = getvariable('channel');
 
 CREATE OR REPLACE TEMP TABLE seen AS
 SELECT event_id, core.sales_event_content(event_type, event_ts, order_id, line_id, supplier_id, supplier_sku,
            quantity, unit_price, currency, discount, ship_to_country, ship_to_region) AS content
 FROM (
     SELECT * EXCLUDE (sha256, quarantine_id) FROM raw.pending_sales_events
-    UNION ALL
-    SELECT * FROM raw.sales_events
-) h
-SEMI JOIN (SELECT DISTINCT event_id FROM ev) e USING (event_id)  -- probes the history, builds on the batch
-WHERE h.channel = getvariable('channel');
+    WHERE channel = getvariable('channel') AND event_id IN (SELECT event_id FROM batch_ids)
+    UNION ALL BY NAME
+    SELECT * FROM raw.sales_events WHERE rowid IN (SELECT row_id FROM seen_rows)
+);
+
+CREATE OR REPLACE TEMP TABLE repeated AS
+SELECT b.*,
+       core.sales_event_content(event_type, event_ts, order_id, line_id, supplier_id, supplier_sku,
+           quantity, unit_price, currency, discount, ship_to_country, ship_to_region) AS content
+FROM batch_events b
+WHERE event_id IN (SELECT event_id FROM batch_ids WHERE copies > 1 UNION ALL SELECT event_id FROM seen);
 
 CREATE OR REPLACE TEMP TABLE ev_status AS
-SELECT ev.*,
+SELECT r.*,
     CASE
-        WHEN s.event_id IS NOT NULL AND s.content = ev.content THEN 'duplicate'
+        WHEN s.event_id IS NOT NULL AND s.content = r.content THEN 'duplicate'
         WHEN s.event_id IS NOT NULL THEN 'event_id_conflict'
         WHEN row_number() OVER w = 1 THEN 'new'
-        WHEN first_value(ev.content) OVER w = ev.content THEN 'duplicate'
+        WHEN first_value(r.content) OVER w = r.content THEN 'duplicate'
         ELSE 'event_id_conflict'
     END AS status
-FROM ev LEFT JOIN seen s USING (event_id)
-WINDOW w AS (PARTITION BY ev.event_id ORDER BY ev.source_file, ev.line_number);
+FROM repeated r LEFT JOIN seen s USING (event_id)
+WINDOW w AS (PARTITION BY r.event_id ORDER BY r.source_file, r.line_number);
+
+-- The batch rows to load: those of an id seen once, and the first of a repeated id.
+CREATE OR REPLACE TEMP VIEW fresh AS
+SELECT b.* FROM batch_events b ANTI JOIN (SELECT DISTINCT event_id FROM repeated) r USING (event_id)
+UNION ALL BY NAME
+SELECT * EXCLUDE (content, status) FROM ev_status WHERE status = 'new';
 
 -- 2. Orders and standalone credits, of this batch and waiting from earlier ones: product version
 --    valid at their own UTC date, ECB rate of that date (or the latest within the look-back), EUR
---    rounded half-even per line. A credit is valued as itself and stored negative.
-CREATE OR REPLACE TEMP TABLE valued AS
+--    rounded half-even per line. A credit is valued as itself and stored negative. The rates are
+--    first laid out per currency and day over the days the orders span (fx_daily), so each order
+--    finds its rate by an equality join. The valued rows go straight into the facts; only those that
+--    do not load and the waiting ones are kept (valued_eval).
+CREATE OR REPLACE TEMP TABLE fx_daily AS
+WITH spans AS (
+    SELECT currency, min(event_ts)::DATE AS first_day, max(event_ts)::DATE AS last_day
+    FROM (
+        SELECT currency, event_ts FROM batch_events WHERE event_type IN ('order', 'credit')
+        UNION ALL
+        SELECT currency, event_ts FROM raw.pending_sales_events
+        WHERE channel = getvariable('channel') AND event_type IN ('order', 'credit')
+    )
+    WHERE currency IS NOT NULL
+    GROUP BY currency
+),
+days AS (
+    SELECT currency, unnest(generate_series(first_day, last_day, INTERVAL 1 DAY))::DATE AS day FROM spans
+)
+SELECT d.currency, d.day, r.rate, r.rate_date
+FROM days d ASOF JOIN core.fx_rate r ON r.currency = d.currency AND d.day >= r.rate_date
+WHERE d.day - r.rate_date <= getvariable('lookback');
+
+CREATE OR REPLACE TEMP VIEW valued AS
 WITH v AS (
-    SELECT * EXCLUDE (content, status), NULL::BIGINT AS quarantine_id, FALSE AS was_pending
-    FROM ev_status WHERE status = 'new' AND event_type IN ('order', 'credit')
+    SELECT *, NULL::BIGINT AS quarantine_id, FALSE AS was_pending
+    FROM fresh WHERE event_type IN ('order', 'credit')
     UNION ALL BY NAME
     SELECT * EXCLUDE (batch_id), TRUE AS was_pending
     FROM raw.pending_sales_events
     WHERE channel = getvariable('channel') AND event_type IN ('order', 'credit')
 ),
-o AS (SELECT *, event_ts::DATE AS order_date FROM v),
-priced AS (
-    SELECT o.*, r.rate AS asof_rate, r.rate_date AS asof_date
-    FROM o ASOF LEFT JOIN core.fx_rate r ON r.currency = o.currency AND o.order_date >= r.rate_date
+joined AS (
+    SELECT v.*, v.event_ts::DATE AS order_date,
+        CASE WHEN v.event_type = 'credit' THEN -1 ELSE 1 END AS direction,
+        p.product_sk, p.country_of_origin, p.hs_code, p.hs_chapter, p.category, p.unit_weight_kg,
+        CASE WHEN v.currency = 'EUR' THEN 1::DECIMAL(18, 6) ELSE r.rate END AS fx_rate,
+        CASE WHEN v.currency = 'EUR' THEN v.event_ts::DATE ELSE r.rate_date END AS fx_rate_date,
+        (v.quantity * v.unit_price - coalesce(v.discount, 0))::DECIMAL(18, 4) AS local_amount
+    FROM v
+    LEFT JOIN fx_daily r ON r.currency = v.currency AND r.day = v.event_ts::DATE
+    LEFT JOIN core.dim_product p
+      ON p.supplier_id = v.supplier_id AND p.supplier_sku = v.supplier_sku
+     AND p.valid_from <= v.event_ts::DATE AND v.event_ts::DATE < p.valid_to
+),
+evaluated AS (
+    SELECT *,
+        CASE WHEN product_sk IS NULL THEN 'unknown_product' WHEN fx_rate IS NULL THEN 'fx_rate_missing' END AS reason,
+        CASE WHEN product_sk IS NULL THEN 'supplier_sku' WHEN fx_rate IS NULL THEN 'currency' END AS column_name,
+        CASE WHEN product_sk IS NULL THEN 'no product version of ' || supplier_id || '/' || supplier_sku
+                                          || ' valid on ' || order_date::VARCHAR
+             WHEN fx_rate IS NULL THEN 'no ECB ' || currency || ' rate within ' || getvariable('lookback')::VARCHAR
+                                       || ' days before ' || order_date::VARCHAR END AS problem,
+        CASE WHEN product_sk IS NULL THEN 'a catalogue snapshot (or product map) brings a version valid that day'
+             WHEN fx_rate IS NULL THEN 'the ECB rate arrives' END AS awaits,
+        -- a rate can arrive only for a currency the ECB quotes (any rate of it loaded), or before any rate is
+        -- loaded at all; a row without a rate in a currency the ECB never quotes is final at once
+        product_sk IS NULL OR fx_rate IS NULL AND (currency IN (SELECT DISTINCT currency FROM core.fx_rate)
+                                                  OR NOT EXISTS (SELECT 1 FROM core.fx_rate)) AS waits
+    FROM joined
 )
-SELECT priced.*,
-    CASE WHEN priced.event_type = 'credit' THEN -1 ELSE 1 END AS direction,
-    p.product_sk, p.country_of_origin, p.hs_code, p.hs_chapter, p.category, p.unit_weight_kg,
-    CASE WHEN priced.currency = 'EUR' THEN 1::DECIMAL(18, 6)
-         WHEN priced.order_date - asof_date <= getvariable('lookback') THEN asof_rate END AS fx_rate,
-    CASE WHEN priced.currency = 'EUR' THEN priced.order_date
-         WHEN priced.order_date - asof_date <= getvariable('lookback') THEN asof_date END AS fx_rate_date,
-    (priced.quantity * priced.unit_price - coalesce(priced.discount, 0))::DECIMAL(18, 4) AS local_amount
-FROM priced
-LEFT JOIN core.dim_product p
-  ON p.supplier_id = priced.supplier_id AND p.supplier_sku = priced.supplier_sku
- AND p.valid_from <= priced.order_date AND priced.order_date < p.valid_to;
-
-CREATE OR REPLACE TEMP TABLE valued_eval AS
 SELECT *,
-    CASE WHEN product_sk IS NULL THEN 'unknown_product' WHEN fx_rate IS NULL THEN 'fx_rate_missing' END AS reason,
-    CASE WHEN product_sk IS NULL THEN 'supplier_sku' WHEN fx_rate IS NULL THEN 'currency' END AS column_name,
-    CASE WHEN product_sk IS NULL THEN 'no product version of ' || supplier_id || '/' || supplier_sku
-                                      || ' valid on ' || order_date::VARCHAR
-         WHEN fx_rate IS NULL THEN 'no ECB ' || currency || ' rate within ' || getvariable('lookback')::VARCHAR
-                                   || ' days before ' || order_date::VARCHAR END AS problem,
-    CASE WHEN product_sk IS NULL THEN 'a catalogue snapshot (or product map) brings a version valid that day'
-         WHEN fx_rate IS NULL THEN 'the ECB rate arrives' END AS awaits,
-    -- a rate can arrive only for a currency the ECB quotes (any rate of it loaded), or before any rate is
-    -- loaded at all; a row without a rate in a currency the ECB never quotes is final at once
-    product_sk IS NULL OR fx_rate IS NULL AND (currency IN (SELECT DISTINCT currency FROM core.fx_rate)
-                                              OR NOT EXISTS (SELECT 1 FROM core.fx_rate)) AS waits
-FROM valued;
+    CASE WHEN reason IS NULL THEN (direction * core.to_eur(local_amount, fx_rate))::DECIMAL(18, 2) END AS eur_amount
+FROM evaluated;
 
 INSERT INTO core.fct_sales_event BY NAME
 SELECT channel, event_id, event_type, event_ts, order_date AS event_date, order_id, line_id, order_date,
        supplier_id, supplier_sku, product_sk, country_of_origin, hs_code, hs_chapter, category,
        direction * quantity AS quantity, currency, (direction * local_amount)::DECIMAL(18, 4) AS local_amount,
-       fx_rate, fx_rate_date,
-       (direction * core.to_eur(local_amount, fx_rate))::DECIMAL(18, 2) AS eur_amount,
+       fx_rate, fx_rate_date, eur_amount,
        (direction * quantity * unit_weight_kg)::DECIMAL(18, 4) AS weight_kg,
        ship_to_country, ship_to_region, source_file, line_number, getvariable('batch_id') AS batch_id
-FROM valued_eval WHERE reason IS NULL;
+FROM valued WHERE reason IS NULL;
+
+CREATE OR REPLACE TEMP TABLE valued_eval AS SELECT * FROM valued WHERE reason IS NOT NULL OR was_pending;
 
 -- 3. Cancellations and returns of this batch plus those pending from earlier batches (after the
 --    orders above, so an order line that just loaded takes its waiting cancels and returns along).
 CREATE OR REPLACE TEMP TABLE refs AS
-SELECT * EXCLUDE (content, status), NULL::BIGINT AS quarantine_id, FALSE AS was_pending
-FROM ev_status WHERE status = 'new' AND event_type IN ('cancel', 'return')
+SELECT *, NULL::BIGINT AS quarantine_id, FALSE AS was_pending
+FROM fresh WHERE event_type IN ('cancel', 'return')
 UNION ALL BY NAME
 SELECT * EXCLUDE (batch_id), TRUE AS was_pending
 FROM raw.pending_sales_events WHERE channel = getvariable('channel') AND event_type IN ('cancel', 'return');
 
 -- The facts of the referenced order lines only: a semi join probes the (large) history with the
--- (small) set of lines, so no hash table is ever built over the history.
+-- (small) set of lines, reading only the three key columns, so no hash table is ever built over the
+-- history; the rows found are then fetched whole by row id.
+CREATE OR REPLACE TEMP TABLE ref_rows AS
+SELECT f.rowid AS row_id FROM core.fct_sales_event f
+SEMI JOIN (SELECT DISTINCT channel, order_id, line_id FROM refs) l USING (channel, order_id, line_id)
+WHERE f.channel = getvariable('channel');
+
 CREATE OR REPLACE TEMP TABLE ref_lines AS
-SELECT f.* FROM core.fct_sales_event f
-SEMI JOIN (SELECT DISTINCT channel, order_id, line_id FROM refs) l USING (channel, order_id, line_id);
+SELECT * FROM core.fct_sales_event WHERE rowid IN (SELECT row_id FROM ref_rows);
 
 CREATE OR REPLACE TEMP TABLE ref_eval AS
 WITH prior AS (
@@ -189,7 +232,7 @@ WITH now_ AS (
            reason, column_name,
            CASE WHEN waits THEN problem || '; waits in raw.pending_sales_events until ' || awaits END AS detail,
            '; then the ECB rates loaded hold no ' || currency || ' rate at all: final' AS final_note,
-           direction * core.to_eur(local_amount, fx_rate) AS eur_amount
+           eur_amount
     FROM valued_eval WHERE was_pending
     UNION ALL
     SELECT quarantine_id, event_type,
@@ -212,11 +255,12 @@ INSERT INTO raw.sales_events BY NAME
 SELECT channel, event_id, event_type, event_ts, order_id, line_id, supplier_id, supplier_sku, quantity,
        unit_price, currency, discount, ship_to_country, ship_to_region, source_file, line_number,
        getvariable('batch_id') AS batch_id
-FROM ev_status WHERE status = 'new'
-  AND ((event_type IN ('order', 'credit')
-        AND event_id IN (SELECT event_id FROM valued_eval WHERE reason IS NULL AND NOT was_pending))
-    OR (event_type IN ('cancel', 'return')
-        AND event_id IN (SELECT event_id FROM ref_eval WHERE reason IS NULL AND NOT was_pending)));
+FROM fresh f
+ANTI JOIN (
+    SELECT sha256, line_number FROM valued_eval WHERE NOT was_pending
+    UNION ALL
+    SELECT sha256, line_number FROM ref_eval WHERE reason IS NOT NULL AND NOT was_pending
+) n USING (sha256, line_number);
 INSERT INTO raw.sales_events BY NAME
 SELECT * EXCLUDE (sha256, quarantine_id, batch_id), getvariable('batch_id') AS batch_id
 FROM raw.pending_sales_events
@@ -277,7 +321,7 @@ INSERT INTO raw.pending_sales_events BY NAME
 SELECT * EXCLUDE (new_quarantine_id), getvariable('batch_id') AS batch_id, new_quarantine_id AS quarantine_id
 FROM waiting;
 
--- 8. What happened to each row of this batch.
+-- 8. What happened to the rows of this batch that did not load (every other row loaded).
 CREATE OR REPLACE TEMP TABLE dispositions AS
 SELECT sha256, line_number, 'duplicate' AS status, NULL AS reason, NULL AS column_name, NULL AS detail,
        NULL::BIGINT AS quarantine_id
@@ -287,27 +331,27 @@ SELECT sha256, line_number, 'quarantined', 'event_id_conflict', 'event_id',
        'event id already loaded with different content', NULL
 FROM ev_status WHERE status = 'event_id_conflict'
 UNION ALL
-SELECT v.sha256, v.line_number, CASE WHEN v.reason IS NULL THEN 'loaded' ELSE 'quarantined' END, v.reason,
+SELECT v.sha256, v.line_number, 'quarantined', v.reason,
        v.column_name,
        CASE WHEN w.new_quarantine_id IS NOT NULL
             THEN v.problem || '; waits in raw.pending_sales_events (at most ' || getvariable('wait_days')::VARCHAR
                  || ' days) and loads when ' || v.awaits
-            WHEN v.reason IS NOT NULL AND NOT v.waits
+            WHEN NOT v.waits
             THEN v.problem || '; the ECB publishes no ' || v.currency || ' rates: final, it does not wait'
-            WHEN v.reason IS NOT NULL THEN v.problem || ' (the channel does not wait: waiting.max_days 0)' END,
+            ELSE v.problem || ' (the channel does not wait: waiting.max_days 0)' END,
        w.new_quarantine_id
 FROM valued_eval v LEFT JOIN (SELECT sha256, line_number, new_quarantine_id FROM waiting) w USING (sha256, line_number)
-WHERE NOT v.was_pending
+WHERE NOT v.was_pending AND v.reason IS NOT NULL
 UNION ALL
-SELECT r.sha256, r.line_number, CASE WHEN r.reason IS NULL THEN 'loaded' ELSE 'quarantined' END, r.reason,
-       CASE WHEN r.reason IS NULL THEN NULL WHEN r.reason = 'return_exceeds_quantity' THEN 'quantity' ELSE 'order_id' END,
+SELECT r.sha256, r.line_number, 'quarantined', r.reason,
+       CASE WHEN r.reason = 'return_exceeds_quantity' THEN 'quantity' ELSE 'order_id' END,
        CASE WHEN w.new_quarantine_id IS NOT NULL
             THEN 'no order line ' || r.order_id || '/' || r.line_id || ' loaded yet; waits in raw.pending_sales_events'
                  || ' (at most ' || getvariable('wait_days')::VARCHAR || ' days) and loads when it arrives'
             WHEN r.reason = 'orphan_reference'
             THEN 'no order line ' || r.order_id || '/' || r.line_id
                  || ' loaded (the channel does not wait: waiting.max_days 0)'
-            WHEN r.reason IS NOT NULL THEN 'order line ' || r.order_id || '/' || r.line_id END,
+            ELSE 'order line ' || r.order_id || '/' || r.line_id END,
        w.new_quarantine_id
 FROM ref_eval r LEFT JOIN (SELECT sha256, line_number, new_quarantine_id FROM waiting) w USING (sha256, line_number)
-WHERE NOT r.was_pending;
+WHERE NOT r.was_pending AND r.reason IS NOT NULL;

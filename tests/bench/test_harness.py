@@ -25,7 +25,7 @@ LOAD_STEPS = ["ingest:reference", "ingest:suppliers", "ingest:fx", "ingest:catal
 BUILD_STEPS = ["marts", "quality:core", "quality:marts", "publish"]
 RUN_STEPS = {  # what each run records in audit.runs: a feed gate only for a feed with a pending batch
     "run": LOAD_STEPS + ["quality:fx", "quality:catalogues", "quality:sales"] + BUILD_STEPS,
-    "noop": LOAD_STEPS + BUILD_STEPS,
+    "noop": LOAD_STEPS,  # nothing new: no gate, marts, publish or report
     "increment": LOAD_STEPS + ["quality:sales"] + BUILD_STEPS,
 }
 CHECKS = [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -113,3 +114,62 @@ def test_a_copy_landed_with_its_original_is_recorded_in_the_same_run(wh, setting
         ("fx/z-copy.csv", "duplicate", 2, 2),
     ]
     assert load("fx").files == 0  # known under both paths: never a new row
+
+
+def _rglob_discover(root: Path, folder: str, pattern: str) -> list[Path]:
+    """The rglob-based discovery the scandir walk replaced: the oracle of the test below."""
+    from pipelines.landing import _leaves, inside
+
+    base = root.resolve() / folder
+    if _leaves(root, Path(folder)) or not base.is_dir():
+        return []
+    found = set()
+    for path in base.rglob(pattern):
+        if path.is_file():
+            try:
+                found.add(inside(root, path))
+            except (ValueError, OSError, RuntimeError):
+                continue
+    return sorted(found)
+
+
+def test_the_walk_finds_what_rglob_found_links_included(tmp_path: Path) -> None:
+    from pipelines.landing import discover, escapes
+
+    root = tmp_path / "landing"
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "x.csv").write_text("a\n")
+    files = ["sales/c/2020-01-01/a.csv", "sales/c/2020-01-01/b.jsonl", "sales/c/2020-01-02/deep/c.csv", "fx/d.csv"]
+    for name in files:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text("x\n")
+    (root / "sales/c/2020-01-03").mkdir()
+    (root / "sales/c/dir.csv").mkdir()  # a folder whose name matches the pattern: not a file
+    os.mkfifo(root / "sales/c/pipe.csv")  # not a regular file: never read
+    links = {
+        "sales/c/2020-01-03/in.csv": root / "fx/d.csv",  # a file inside the root: counts as that file
+        "sales/c/2020-01-03/out.csv": outside / "x.csv",  # leads out: an escape, never read
+        "sales/c/2020-01-04": outside,  # a folder out of the root
+        "sales/c/2020-01-05": root / "sales/c/2020-01-01",  # a folder inside: not descended (as rglob)
+        "sales/c/broken.csv": root / "nowhere.csv",  # a dangling link inside
+        "sales/c/broken_out.csv": outside / "gone.csv",  # a dangling link out
+    }
+    for name, target in links.items():
+        (root / name).symlink_to(target)
+
+    for pattern in ("*.csv", "*", "*.jsonl", "a.*"):
+        assert discover(root, "sales/c", pattern) == _rglob_discover(root, "sales/c", pattern)
+    assert discover(root, "sales/c", "*.csv") == sorted(
+        [root / "fx/d.csv", root / "sales/c/2020-01-01/a.csv", root / "sales/c/2020-01-02/deep/c.csv"]
+    )
+    assert [p.relative_to(root).as_posix() for p in escapes(root, "sales/c")] == [
+        "sales/c/2020-01-03/out.csv",
+        "sales/c/2020-01-04",
+        "sales/c/broken_out.csv",
+    ]
+    assert discover(root, "missing", "*") == [] and escapes(root, "missing") == []
+    (root / "sales/linked").symlink_to(outside)
+    assert discover(root, "sales/linked", "*") == [] and escapes(root, "sales/linked") == [
+        root.resolve() / "sales/linked"
+    ]

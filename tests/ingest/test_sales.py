@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -297,3 +298,24 @@ def test_chunks_bound_files_and_rows_and_keep_order(tmp_path, monkeypatch) -> No
         parquet.append((path, f"p{i}"))
     got = sales.chunks(parquet, parquet=True)
     assert [[int(p.stem) for p, _ in chunk] for chunk in got] == [[0, 1], [2], [3]]
+
+
+def test_text_rows_are_estimated_from_the_channels_bytes_per_line(tmp_path, monkeypatch) -> None:
+    from pipelines.ingest import sales
+
+    def land(name: str, data: bytes) -> tuple[Path, str]:
+        path = tmp_path / name
+        path.write_bytes(data)
+        return path, name
+
+    first = land("a.csv", b"123456789\n" * 3)  # 10 bytes a line
+    middle = land("b.csv", b"1\n" * 50)  # not sampled
+    last = land("c.csv", b"x" * 49 + b"\n" + b"x" * 49 + b"\n")  # 50 bytes a line
+    assert sales.bytes_per_row([first, middle, last]) == 10  # the denser of first and last
+    assert sales.bytes_per_row([last]) == 50
+    assert sales.bytes_per_row([land("d.csv", b"no line break")]) == sales.TEXT_BYTES_PER_ROW
+    assert sales.bytes_per_row([(tmp_path / "gone.csv", "x")]) == sales.TEXT_BYTES_PER_ROW
+
+    monkeypatch.setattr(sales, "CHUNK_ROWS", 5)  # 30 bytes at 10 a row: 4 rows; at 100 a row: 1 row
+    assert [len(chunk) for chunk in sales.chunks([first, first, first], text_bytes_per_row=10)] == [1, 1, 1]
+    assert [len(chunk) for chunk in sales.chunks([first, first, first])] == [3]

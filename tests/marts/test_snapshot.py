@@ -117,8 +117,10 @@ def test_snapshot_is_a_complete_read_only_copy(fixture_warehouse, settings) -> N
 def test_copy_database_fallback_gives_the_same_snapshot(fixture_warehouse, settings, monkeypatch) -> None:
     con = fixture_warehouse
     build_marts(con, settings)
-    monkeypatch.setattr(snapshot, "_copy_file", lambda con, target: False)  # e.g. a WAL left over
-    path = publish(con, settings)
+    monkeypatch.setattr(snapshot, "_source_file", lambda con: None)  # e.g. a WAL left over
+    report: dict = {}
+    path = publish(con, settings, report=report)
+    assert report == {"method": "copy_database"}
     with duckdb.connect(str(path), read_only=True) as copy:
         for name in ("core.fct_sales_event", "marts.export_progress_daily", "core.dim_target"):
             assert table(copy, name) == table(con, name)

@@ -103,7 +103,7 @@ def test_failed_gate_leaves_the_published_snapshot_unchanged(
     corrupt(sample)
 
     with pytest.raises(QualityGateFailed) as info:
-        runner.build(settings=sample)
+        runner.build(settings=sample, force=True)  # edited by hand, not loaded: the ledger does not see it
 
     assert info.value.result.stage == stage
     assert rules(info.value.result.failures) == {rule}
