@@ -3,7 +3,8 @@
 Every value is read as text (money is never parsed as a float), mapped to canonical field
 names, with ``line_number`` (physical line for CSV, sheet row for XLSX, record number for JSON
 and Parquet) and ``raw_row`` (the row as landed, JSON) for quarantine. Typing and row rules are
-the feeds' business.
+the feeds' business. Each file is read and checked on its own (:func:`read_text`); many files of
+one contract are then made canonical in one pass (:func:`map_files`), exactly as each alone.
 
 A file that cannot be read whole raises :class:`RejectedFile` (a
 :class:`~pipelines.contracts.ContractError`) with a one-line message naming the file, the line

@@ -19,7 +19,8 @@ and for orders and standalone credits ``price_not_positive``, ``price_absurd`` (
 contract's ``waiting.max_days``): ``unknown_product``, ``fx_rate_missing`` (orders and credits),
 ``orphan_reference`` (cancels and returns before their order line); ``already_cancelled``,
 ``already_returned``, ``return_exceeds_quantity``. Exact repeats of loaded or waiting events are
-duplicates. Files are processed in chunks (date order), so memory stays bounded.
+duplicates. Files are processed in chunks (date order), so memory stays bounded; the next chunk
+is read and checked (Polars) while one is conformed (DuckDB).
 
 A file is rejected whole, and the channel's other files load, when it lies outside the layout
 (``bad_layout``), its date folder is not a real, plausible date in ASCII digits
