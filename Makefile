@@ -38,7 +38,7 @@ test: install browser  ## install everything and run the whole test suite
 demo: install  ## generate sample data, run the real Airflow DAGs over it, print where things are
 	$(BIN)/xborder demo
 
-bench: install  ## benchmark the pipeline against a plain DuckDB reference
+bench: install  ## benchmark the pipeline against two plain DuckDB references (single pass, month by month)
 	$(BIN)/xborder bench
 
 airflow: install  ## airflow standalone with the project's DAGs (Ctrl-C stops it)

@@ -426,9 +426,10 @@ def publish_snapshot(*, settings: Settings | None = None, run_id: str | None = N
     settings = settings or get_settings()
     with recorded_run("publish", settings, run_id) as (con, rid, detail):
         publish_allowed(con)
-        path = publish(con, settings)
+        report: dict[str, Any] = {}
+        path = publish(con, settings, report=report)
         record_publication(con, settings, rid, path, _now())
-        detail["snapshot"] = str(path)
+        detail.update(snapshot=str(path), copy=report)  # how it was written: whole copy or chunks rewritten
     return str(path)
 
 

@@ -12,12 +12,12 @@ new file ``snapshot/xborder-<UTC time>.duckdb`` under a hidden temporary name, t
   removed (on POSIX a session still holding a removed file keeps reading it).
 
 The new file is a byte copy of the checkpointed warehouse (same tables, types, constraints,
-comments, macros: readers see exactly the warehouse). Its cost follows what changed: the
-snapshot this publish would otherwise prune, if no DuckDB connection holds it
-(``snapshot_blocks.lock_unheld``), is renamed to the temporary name and only its chunks that
-differ from the warehouse are rewritten (``snapshot_blocks.sync``, against the digests
-recorded when it was published). Without such a file (the first ``KEEP`` publishes, or that
-one held open: the prune then unlinks it) the warehouse file is copied whole.
+comments, macros: readers see exactly the warehouse). What it writes follows what changed:
+the snapshot this publish would otherwise prune, if no DuckDB connection holds it
+(``snapshot_blocks.lock_unheld``), is renamed to the temporary name and only its chunks whose
+bytes differ from the warehouse's are rewritten (``snapshot_blocks.sync``). Without such a
+file (the first ``KEEP`` publishes, or that one held open: the prune then unlinks it, its
+readers keep reading it) the warehouse file is copied whole.
 Either way the result is checked against the source's table sizes; if that fails, or the
 warehouse is not one checkpointed file (a WAL left over, in memory), ``COPY FROM DATABASE``
 writes a new attached file instead.
@@ -26,6 +26,7 @@ writes a new attached file instead.
 from __future__ import annotations
 
 import os
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -33,7 +34,7 @@ import duckdb
 
 from pipelines.errors import UserFacingError
 from pipelines.settings import Settings
-from pipelines.snapshot_blocks import Manifest, lock_unheld, manifest_path, read_manifest, sync, write_manifest
+from pipelines.snapshot_blocks import lock_unheld, spans, sync
 
 CURRENT = "current.duckdb"
 PREFIX = "xborder-"
@@ -63,12 +64,13 @@ def publish(con: duckdb.DuckDBPyConnection, settings: Settings, *, report: dict 
     """
     folder = settings.snapshot_dir
     folder.mkdir(parents=True, exist_ok=True)
-    _clean(folder)
+    for stale in folder.glob(f".{PREFIX}*.building*"):  # a crashed earlier publish (one writer at a time)
+        stale.unlink(missing_ok=True)
     name = f"{PREFIX}{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}.duckdb"
     building = folder / f".{name}.building"
     final = folder / name
     con.execute("CHECKPOINT")
-    done = _copy_file(con, building, final)
+    done = _copy_file(con, building)
     if done is None:
         _copy_database(con, building)
         done = {"method": "copy_database"}
@@ -82,15 +84,6 @@ def publish(con: duckdb.DuckDBPyConnection, settings: Settings, *, report: dict 
     if report is not None:
         report.update(done)
     return final
-
-
-def _clean(folder: Path) -> None:
-    """Remove what a crashed earlier publish left (one writer at a time): temporary files, orphan manifests."""
-    for stale in folder.glob(f".{PREFIX}*.building*"):
-        stale.unlink(missing_ok=True)
-    for manifest in folder.glob(f".{PREFIX}*.duckdb.blocks"):
-        if not (folder / manifest.name[1 : -len(".blocks")]).exists():
-            manifest.unlink(missing_ok=True)
 
 
 def _sizes(con: duckdb.DuckDBPyConnection, database: str) -> list[tuple]:
@@ -115,11 +108,10 @@ def _source_file(con: duckdb.DuckDBPyConnection) -> tuple[str, Path] | None:
     return database, source
 
 
-def _copy_file(con: duckdb.DuckDBPyConnection, target: Path, final: Path) -> dict | None:
+def _copy_file(con: duckdb.DuckDBPyConnection, target: Path) -> dict | None:
     """Make ``target`` a byte copy of the checkpointed warehouse, recycling an unheld older snapshot.
 
-    Records the new file's digests as ``final``'s manifest. None if the file cannot be used
-    (then nothing is left at ``target``).
+    None if the file cannot be used (then nothing is left at ``target``).
     """
     found = _source_file(con)
     if found is None:
@@ -131,39 +123,41 @@ def _copy_file(con: duckdb.DuckDBPyConnection, target: Path, final: Path) -> dic
     if not chunk or chunk <= 0:
         return None
     donor = _donor(target.parent)
-    if donor is None:
-        recycled, old = None, ()
-        fd = os.open(target, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
-    else:
-        recycled, fd, manifest = donor
-        old = manifest.digests if manifest.chunk == chunk else ()
     try:
-        if recycled is not None:
-            os.replace(recycled, target)  # from here on nobody can open it by its published name
-            manifest_path(recycled).unlink(missing_ok=True)
-        synced = sync(source, fd, chunk, old)
-        os.fsync(fd)
-        stat = os.fstat(fd)
+        if donor is None:  # a plain copy (sendfile): nothing to compare with
+            shutil.copyfile(source, target)
+            size = target.stat().st_size
+            done = _done(None, len(spans(size, chunk)), None, size)
+        else:
+            recycled, fd = donor
+            try:
+                os.replace(recycled, target)  # from here on nobody can open it by its published name
+                synced = sync(source, fd, chunk)
+            finally:
+                os.close(fd)  # releases the lock: the file is complete, under a name no reader knows
+            done = _done(recycled, synced.chunks, synced.written, synced.bytes_written)
     except BaseException:
         target.unlink(missing_ok=True)
         raise
-    finally:
-        os.close(fd)  # releases the lock: the file is complete, under a name no reader knows
     if not _same(con, database, target):
         target.unlink(missing_ok=True)
         return None
-    write_manifest(final, stat, chunk, synced.digests)
+    return done
+
+
+def _done(recycled: Path | None, chunks: int, written: tuple[int, ...] | None, bytes_written: int) -> dict:
+    """``publish``'s report of a file copy (``written`` None: every chunk)."""
     return {
         "method": "copy" if recycled is None else "delta",
         "recycled": recycled and recycled.name,
-        "chunks": len(synced.digests),
-        "chunks_written": list(synced.written),
-        "bytes_written": synced.bytes_written,
+        "chunks": chunks,
+        "chunks_written": list(range(chunks) if written is None else written),
+        "bytes_written": bytes_written,
     }
 
 
-def _donor(folder: Path) -> tuple[Path, int, Manifest] | None:
-    """A snapshot the prune would remove after this publish, with a valid manifest and nobody holding it, locked.
+def _donor(folder: Path) -> tuple[Path, int] | None:
+    """A snapshot the prune would remove after this publish that nobody holds, opened and locked.
 
     So the last ``KEEP`` snapshots stay as they were; a held one is left to the prune (unlinked:
     its readers keep reading it) and the new file is then a whole copy.
@@ -174,12 +168,9 @@ def _donor(folder: Path) -> tuple[Path, int, Manifest] | None:
     for old in snapshots[: max(0, len(snapshots) - (KEEP - 1))]:
         if old == current:
             continue
-        manifest = read_manifest(old)
-        if manifest is None:
-            continue
         fd = lock_unheld(old)
         if fd is not None:
-            return old, fd, manifest
+            return old, fd
     return None
 
 
@@ -206,7 +197,6 @@ def _prune(folder: Path, keep: Path) -> None:
     snapshots = sorted(folder.glob(f"{PREFIX}*.duckdb"))
     for old in snapshots[:-KEEP]:
         if old != keep:
-            manifest_path(old).unlink(missing_ok=True)
             old.unlink(missing_ok=True)
 
 

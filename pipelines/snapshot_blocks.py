@@ -1,61 +1,41 @@
 """Bring an older snapshot file up to date by rewriting only the parts of it that differ.
 
-A checkpointed DuckDB file is cut into chunks aligned with its storage: the 12 KiB of file and
-database headers, then one chunk per block. Each chunk's SHA-256 is compared with the digest
-recorded in the target's manifest when the target was published; equal chunks stay as they
-are, the others are written, and the file is cut to the source's length. The result is, byte
-for byte, the source file. Reading and hashing the source is the part of the cost that grows
-with the database (DuckDB keeps no change log a publisher could trust); what is written grows
-with what changed since the target was published.
+The checkpointed warehouse file and the older file are read side by side, in slabs of chunks
+aligned with DuckDB's storage (the 12 KiB of file and database headers, then one chunk per
+block). A slab equal in both files is left alone; in a slab that differs, only the chunks that
+differ are written; the file is then cut to the warehouse's length. Whatever the older file
+held, the result is the warehouse byte for byte: nothing recorded about earlier publishes is
+trusted. Reading both files is the part of the cost that grows with the database (DuckDB keeps
+no change log a publisher could trust); writing follows what changed since the older file was
+published.
 
-A manifest ``.<snapshot name>.blocks`` holds one JSON line (chunk size, the file's size, inode
-and mtime) and the digests; it describes the file only while the file keeps that size, inode
-and mtime (a file changed by anything else is never patched). A target is patched only under
-an exclusive open-file-description lock, which fails while any DuckDB connection, of any
-process including this one, holds the file (DuckDB takes a POSIX read lock on every file it
-opens), and which makes a DuckDB connection opened meanwhile fail rather than read.
+A file is rewritten only under an exclusive open-file-description lock (``lock_unheld``). It
+fails while any DuckDB connection, of any process including this one, holds the file (DuckDB
+takes a POSIX read lock on every file it opens, and OFD locks conflict with those even within
+a process), and while it is held a DuckDB connection trying to open the file fails at once
+instead of reading it.
 """
 
 from __future__ import annotations
 
 import fcntl
-import hashlib
-import json
 import os
 import struct
-from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 HEAD = 3 * 4096  # DuckDB's main file header and its two database headers, before the first block
-FORMAT = "xborder-blocks-1"
-DIGEST_SIZE = hashlib.sha256().digest_size
-SLAB = 16  # chunks read at once by one worker
-
-
-@dataclass(frozen=True)
-class Manifest:
-    """The chunk digests of a snapshot file, and the size, inode and mtime they hold for."""
-
-    chunk: int
-    size: int
-    inode: int
-    mtime_ns: int
-    digests: tuple[bytes, ...]
+SLAB = 16  # chunks read and compared at once by one worker
 
 
 @dataclass(frozen=True)
 class Synced:
-    """What ``sync`` did: the source's chunk digests and the chunks it wrote."""
+    """What ``sync`` did: how many chunks the file has, which of them it wrote, and how many bytes."""
 
-    digests: tuple[bytes, ...]
+    chunks: int
     written: tuple[int, ...]
     bytes_written: int
-
-
-def manifest_path(snapshot: Path) -> Path:
-    return snapshot.with_name(f".{snapshot.name}.blocks")
 
 
 def spans(size: int, chunk: int) -> list[tuple[int, int]]:
@@ -63,33 +43,6 @@ def spans(size: int, chunk: int) -> list[tuple[int, int]]:
     out = [(0, min(HEAD, size))] if size else []
     out += [(offset, min(chunk, size - offset)) for offset in range(HEAD, size, chunk)]
     return out
-
-
-def read_manifest(snapshot: Path) -> Manifest | None:
-    """The manifest of ``snapshot`` if it still describes the file, else None."""
-    try:
-        header, _, body = manifest_path(snapshot).read_bytes().partition(b"\n")
-        meta = json.loads(header)
-        stat = snapshot.stat()
-    except (OSError, ValueError):
-        return None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        return None
-    if [meta.get("size"), meta.get("inode"), meta.get("mtime_ns")] != [stat.st_size, stat.st_ino, stat.st_mtime_ns]:
-        return None
-    digests = tuple(body[i : i + DIGEST_SIZE] for i in range(0, len(body), DIGEST_SIZE))
-    if not isinstance(meta.get("chunk"), int) or len(digests) != len(spans(stat.st_size, meta["chunk"])):
-        return None
-    return Manifest(meta["chunk"], stat.st_size, stat.st_ino, stat.st_mtime_ns, digests)
-
-
-def write_manifest(snapshot: Path, stat: os.stat_result, chunk: int, digests: Sequence[bytes]) -> None:
-    """Record the digests of the file ``stat`` describes, to be published as ``snapshot`` (atomic)."""
-    path = manifest_path(snapshot)
-    meta = {"format": FORMAT, "chunk": chunk, "size": stat.st_size, "inode": stat.st_ino, "mtime_ns": stat.st_mtime_ns}
-    building = path.with_name(f"{path.name}.building")
-    building.write_bytes(json.dumps(meta).encode() + b"\n" + b"".join(digests))
-    os.replace(building, path)
 
 
 def lock_unheld(path: Path) -> int | None:
@@ -110,44 +63,38 @@ def lock_unheld(path: Path) -> int | None:
     return fd
 
 
-def sync(source: Path, target: int, chunk: int, old: Sequence[bytes] = ()) -> Synced:
-    """Make the file open read-write at fd ``target`` a byte copy of ``source``.
-
-    ``old``: the target's chunk digests (its manifest); a chunk whose digest is the same is not
-    written. Without them every chunk is written (a plain copy, digests computed on the way).
-    """
+def sync(source: Path, target: int, chunk: int) -> Synced:
+    """Make the file open read-write at fd ``target`` a byte copy of ``source``, writing only chunks that differ."""
     source_fd = os.open(source, os.O_RDONLY)
     try:
-        size = os.fstat(source_fd).st_size
-        layout = spans(size, chunk)
+        layout = spans(os.fstat(source_fd).st_size, chunk)
         slabs = [(first, layout[first : first + SLAB]) for first in range(0, len(layout), SLAB)]
         with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-            done = [row for rows in pool.map(lambda s: _sync_slab(source_fd, target, *s, old), slabs) for row in rows]
+            written = [i for done in pool.map(lambda s: _sync_slab(source_fd, target, *s), slabs) for i in done]
     finally:
         os.close(source_fd)
+    size = layout[-1][0] + layout[-1][1] if layout else 0
     os.ftruncate(target, size)
-    written = tuple(i for i, (_, wrote) in enumerate(done) if wrote)
-    return Synced(tuple(d for d, _ in done), written, sum(layout[i][1] for i in written))
+    return Synced(len(layout), tuple(written), sum(layout[i][1] for i in written))
 
 
-def _sync_slab(
-    source: int, target: int, first: int, slab: list[tuple[int, int]], old: Sequence[bytes]
-) -> list[tuple[bytes, bool]]:
-    """Digest each chunk of one slab and write those whose digest differs from ``old``."""
+def _sync_slab(source: int, target: int, first: int, slab: list[tuple[int, int]]) -> list[int]:
+    """Write the chunks of one slab whose bytes differ in ``target``; return their indexes."""
     start = slab[0][0]
     length = slab[-1][0] + slab[-1][1] - start
-    data = memoryview(os.pread(source, length, start))
+    data = os.pread(source, length, start)
     if len(data) != length:
         raise OSError(f"short read of the warehouse file at offset {start}: it changed during the publish")
-    out = []
+    old = os.pread(target, length, start)
+    if old == data:
+        return []
+    written = []
     for index, (offset, size) in enumerate(slab, start=first):
-        piece = data[offset - start : offset - start + size]
-        digest = hashlib.sha256(piece).digest()
-        write = index >= len(old) or old[index] != digest
-        if write:
-            _pwrite_all(target, piece, offset)
-        out.append((digest, write))
-    return out
+        begin, end = offset - start, offset - start + size
+        if old[begin:end] != data[begin:end]:
+            _pwrite_all(target, memoryview(data)[begin:end], offset)
+            written.append(index)
+    return written
 
 
 def _pwrite_all(fd: int, data: memoryview, offset: int) -> None:

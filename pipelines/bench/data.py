@@ -14,10 +14,13 @@ month, so the history's snapshots do not list them all) and its ECB daily file.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
@@ -78,11 +81,29 @@ def ensure_dataset(
     With ``day``: a one-day sample of ``order_lines`` lines on that date.
     """
     folder = dataset_dir(bench_home, seed, order_lines, day)
-    marker = folder / MARKER
-    if marker.exists():
-        known = json.loads(marker.read_text(encoding="utf-8"))
-        known["path"] = folder
-        return Dataset(**{**known, "reused": True})
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with locked(folder.with_name(folder.name + ".lock")):  # benches sharing a cache generate it once
+        marker = folder / MARKER
+        if marker.exists():
+            known = json.loads(marker.read_text(encoding="utf-8"))
+            known["path"] = folder
+            return Dataset(**{**known, "reused": True})
+        return _generate(folder, seed, order_lines, logs, env, day)
+
+
+@contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``path`` (created if missing) for the block."""
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _generate(folder: Path, seed: int, order_lines: int, logs: Path, env: dict[str, str], day: str | None) -> Dataset:
+    """``xborder generate`` into ``folder`` in a measured process, then mark it complete."""
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     cmd = [sys.executable, "-m", "pipelines", "generate", "--order-lines", str(order_lines), "--seed", str(seed)]

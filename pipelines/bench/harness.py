@@ -50,6 +50,7 @@ from pipelines.bench.data import (
 )
 from pipelines.bench.reference import target_variables
 from pipelines.bench.rss import Measured, run_measured
+from pipelines.bench.single_pass import TARGET_KEYS
 from pipelines.settings import REPO_ROOT
 
 SCHEMA = "xborder.bench/2"
@@ -169,11 +170,12 @@ def run_bench(options: BenchOptions, progress: Progress | None = None) -> dict[s
     """Run the benchmark; returns the result document (also written under ``<home>/bench/``)."""
     say = progress or (lambda _: None)
     bench_home = (options.home / "bench").resolve()
-    run = Run(options, bench_home, bench_home / "runs" / f"{options.seed}-{options.order_lines}", _env(options))
-    run.env["XBORDER_HOME"] = str(run.home)
-    shutil.rmtree(run.home, ignore_errors=True)
-    run.logs.mkdir(parents=True)
     started = datetime.now(UTC)
+    # a folder of its own: benches sharing a cache (and a size) never touch each other's runs
+    name = f"{options.seed}-{options.order_lines}-{started:%Y%m%dT%H%M%SZ}-{os.getpid()}"
+    run = Run(options, bench_home, bench_home / "runs" / name, _env(options))
+    run.env["XBORDER_HOME"] = str(run.home)
+    run.logs.mkdir(parents=True)
     load_start = list(os.getloadavg())  # other work on the machine makes timings noisy
     wanted = wanted_stages(options.stages)
     day_events = options.day_events or default_day_events(options.order_lines)
@@ -413,7 +415,6 @@ TRACKED = """(len($origins::VARCHAR[]) = 0 OR list_contains($origins::VARCHAR[],
              AND (len($destinations::VARCHAR[]) = 0 OR list_contains($destinations::VARCHAR[], {ship_to}))
              AND NOT list_contains($destination_exclude::VARCHAR[], {ship_to})
              AND {day} BETWEEN $window_start::DATE AND $window_end::DATE"""
-TARGET_KEYS = ("origins", "origin_exclude", "destinations", "destination_exclude", "window_start", "window_end")
 
 
 def _totals(run: Run, state: str, kind: str) -> dict[str, Any] | None:

@@ -32,6 +32,7 @@
 
 -- @step session
 SET TimeZone = 'UTC';  -- a TIMESTAMPTZ cast to DATE is then the UTC date
+SET asof_loop_join_threshold = 0;  -- no nested-loop as-of join for a batch estimated small: it scans every rate
 
 -- @step setup
 CREATE TABLE catalogue_raw (supplier_id VARCHAR, snapshot_date DATE, sku VARCHAR, origin VARCHAR);

@@ -16,7 +16,10 @@
 -- re-delivered event is one event (DISTINCT ON (channel, event_id); a re-delivery repeats the
 -- event, so which copy is kept does not matter). Cents are rounded once per move, half to even,
 -- from an exact integer numerator and denominator: an order amount x 10^4 / rate x 10^6, a cancel
--- the negated order, a return -amount x returned / (rate x ordered).
+-- the negated order, a return -amount x returned / (rate x ordered). The as-of rules (each
+-- supplier's latest snapshot, each currency's latest rate within the look-back) are resolved once
+-- per calendar day in small tables, which the orders then join on their date: the same answer as
+-- an as-of join of every order, for a fraction of the cost (no sort of the orders).
 --
 -- Result: one row per day with any valued move: the target's net cents that day (NULL when
 -- nothing tracked moved) and cumulative, all moves' cents and count; then one row without a day
@@ -30,21 +33,38 @@ snapshot_day AS (SELECT DISTINCT supplier_id, snapshot_date FROM catalogue),
 rate_raw AS ({rate_rows}),
 rate AS ({@rate_dim}),
 events AS (SELECT DISTINCT ON (channel, event_id) * FROM ({event_rows})),
-orders AS (
+-- Every day from the first snapshot to the last event: a supplier's snapshot and a currency's rate per day.
+calendar AS (
+    SELECT unnest(range(min(snapshot_date), (SELECT max(event_date) FROM events) + 1, INTERVAL 1 DAY))::DATE AS day
+    FROM snapshot_day
+),
+supplier_day AS (
+    SELECT d.supplier_id, d.day, s.snapshot_date
+    FROM (SELECT supplier_id, day FROM (SELECT DISTINCT supplier_id FROM snapshot_day), calendar) d
+    ASOF JOIN snapshot_day s ON s.supplier_id = d.supplier_id AND d.day >= s.snapshot_date
+),
+currency_day AS (
+    SELECT c.currency, c.day, r.rate6
+    FROM (SELECT currency, day FROM (SELECT DISTINCT currency FROM rate), calendar) c
+    ASOF JOIN rate r ON r.currency = c.currency AND c.day >= r.rate_date
+    WHERE c.day - r.rate_date <= $lookback
+    UNION ALL
+    SELECT 'EUR', day, 1000000 FROM calendar
+),
+-- Orders with the snapshot of their UTC date, then the SKU's origin in it and the rate (MATERIALIZED:
+-- the snapshot is joined first, not the catalogue's rows per day).
+orders AS MATERIALIZED (
     SELECT o.*, s.snapshot_date
     FROM (SELECT * FROM events WHERE kind = 'order') o
-    ASOF JOIN snapshot_day s ON s.supplier_id = o.supplier_id AND o.event_date >= s.snapshot_date
-),
-product AS (
-    SELECT orders.*, c.origin FROM orders JOIN catalogue c USING (supplier_id, snapshot_date, sku)
+    JOIN supplier_day s ON s.supplier_id = o.supplier_id AND s.day = o.event_date
 ),
 lines AS (
-    SELECT channel, order_id, line_id, event_date, qty, amount4, origin, ship_to,
-           CASE WHEN p.currency = 'EUR' THEN 1000000::BIGINT
-                WHEN p.event_date - r.rate_date <= $lookback THEN r.rate6 END AS rate6
-    FROM product p ASOF LEFT JOIN rate r ON r.currency = p.currency AND p.event_date >= r.rate_date
+    SELECT o.channel, o.order_id, o.line_id, o.event_date, o.qty, o.amount4, c.origin, o.ship_to, r.rate6
+    FROM orders o
+    JOIN catalogue c ON c.supplier_id = o.supplier_id AND c.snapshot_date = o.snapshot_date AND c.sku = o.sku
+    JOIN currency_day r ON r.currency = o.currency AND r.day = o.event_date
 ),
-valued AS (SELECT * FROM lines WHERE rate6 IS NOT NULL),
+valued AS (SELECT * FROM lines),
 moves AS (
     SELECT event_date, origin, ship_to, amount4 * 10000 AS n, rate6 AS d FROM valued
     UNION ALL

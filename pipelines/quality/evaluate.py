@@ -179,7 +179,7 @@ def evaluate(
         types = _column_types(cursor, batch) if any(r.type == BETWEEN for r in suite.rules) else {}
         measures = [_measure(i, rule, parameters or {}, source, types) for i, rule in enumerate(suite.rules)]
         row, errors = _fetch(cursor, batch, [m for m in measures if m.error is None])
-        outcomes = [_outcome(cursor, batch, m, row, errors.get(m.index) or m.error) for m in measures]
+        outcomes = [_outcome(cursor, m, row, errors.get(m.index) or m.error) for m in measures]
     finally:
         cursor.close()
     return Validation(suite, tuple(gx_order(outcomes)), source.table)
@@ -190,7 +190,7 @@ def vacuous(suite: Suite, parameters: Mapping[str, Any] | None = None, source: A
     source = source or asset(suite.asset)
     zero: defaultdict[str, int] = defaultdict(int)
     measures = [_measure(i, rule, parameters or {}, source, {}) for i, rule in enumerate(suite.rules)]
-    return Validation(suite, tuple(gx_order([_outcome(None, "", m, zero, m.error) for m in measures])), source.table)
+    return Validation(suite, tuple(gx_order([_outcome(None, m, zero, m.error) for m in measures])), source.table)
 
 
 def gx_order(outcomes: list[Outcome]) -> list[Outcome]:
@@ -216,7 +216,7 @@ def _measure(
         elif rule.type == COMPOUND:
             _compound(measure, batch_sql(source))
         elif rule.type in (BETWEEN, IN_SET, NOT_IN_SET, NOT_NULL, IS_NULL):
-            _column_map(measure, types)
+            _column_map(measure, batch_sql(source), types)
         else:
             raise ValueError(f"{rule.type} is not evaluated as SQL")
     except (ValueError, KeyError, IndexError, TypeError) as exc:  # GX refuses such a rule too
@@ -320,7 +320,7 @@ def _unexpected(measure: _Measure, column: str, types: Mapping[str, str]) -> str
     return "FALSE"  # no value set: vacuously expected
 
 
-def _column_map(measure: _Measure, types: Mapping[str, str]) -> None:
+def _column_map(measure: _Measure, batch: str, types: Mapping[str, str]) -> None:
     column = _ident(measure.kwargs["column"])
     domain = _domain(measure)
     unexpected = _unexpected(measure, column, types)
@@ -329,7 +329,7 @@ def _column_map(measure: _Measure, types: Mapping[str, str]) -> None:
         f"count({column}) FILTER (WHERE {domain}) AS {measure.name('nn')}",
         f"count(*) FILTER (WHERE ({domain}) AND ({unexpected})) AS {measure.name('u')}",
     ]
-    measure.values_sql = f"SELECT {column} FROM {{batch}} AS batch WHERE ({domain}) AND ({unexpected})"
+    measure.values_sql = f"SELECT {column} FROM {batch} AS batch WHERE ({domain}) AND ({unexpected})"
 
 
 def _compound(measure: _Measure, batch: str) -> None:
@@ -416,12 +416,9 @@ def _fetch(
 
 
 def _outcome(
-    cursor: duckdb.DuckDBPyConnection | None,
-    batch: str,
-    m: _Measure,
-    row: Mapping[str, Any],
-    error: Exception | None,
+    cursor: duckdb.DuckDBPyConnection | None, m: _Measure, row: Mapping[str, Any], error: Exception | None
 ) -> Outcome:
+    """A measure's outcome from the statement's row (``cursor`` None: no follow-up query)."""
     if error is not None:
         return _errored(m, error)
     if m.rule.type == SQL_RULE:
@@ -431,7 +428,7 @@ def _outcome(
     elements = row[m.name("n")]
     unexpected = row[m.name("u")] if elements else (0 if m.rule.type == COMPOUND else None)
     try:
-        values = _values(cursor, batch, m, unexpected) if unexpected and cursor else []
+        values = _values(cursor, m, unexpected) if unexpected and cursor else []
     except duckdb.Error as exc:  # GX fails the expectation when its unexpected values cannot be read
         return _errored(m, exc)
     mostly = m.kwargs.get("mostly", 1)
@@ -449,11 +446,11 @@ def _errored(m: _Measure, exc: Exception) -> Outcome:
     return Outcome(m.rule, m.kwargs, False, {}, error=text, trace=trace)
 
 
-def _values(cursor: duckdb.DuckDBPyConnection, batch: str, m: _Measure, unexpected: int) -> list[Any]:
+def _values(cursor: duckdb.DuckDBPyConnection, m: _Measure, unexpected: int) -> list[Any]:
     """Up to 20 unexpected values, as GX's unexpected_values query reads them (in no order)."""
     if m.rule.type == NOT_NULL:  # every one is NULL: nothing to read
         return [None] * min(PARTIAL, unexpected)
-    relation = cursor.execute(f"{m.values_sql.format(batch=batch)} LIMIT {PARTIAL}", m.params)
+    relation = cursor.execute(f"{m.values_sql} LIMIT {PARTIAL}", m.params)
     rows = relation.fetchall()
     if m.rule.type == COMPOUND:
         names = m.kwargs["column_list"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -24,7 +25,7 @@ LOAD_STEPS = ["ingest:reference", "ingest:suppliers", "ingest:fx", "ingest:catal
 BUILD_STEPS = ["marts", "quality:core", "quality:marts", "publish"]
 RUN_STEPS = {  # what each run records in audit.runs: a feed gate only for a feed with a pending batch
     "run": LOAD_STEPS + ["quality:fx", "quality:catalogues", "quality:sales"] + BUILD_STEPS,
-    "noop": LOAD_STEPS + BUILD_STEPS,
+    "noop": LOAD_STEPS,  # nothing new: no gate, marts, publish or report
     "increment": LOAD_STEPS + ["quality:sales"] + BUILD_STEPS,
 }
 CHECKS = [
@@ -206,6 +207,8 @@ def test_cache_is_reused_and_left_untouched(settings: Settings) -> None:
     assert result["checks"][0]["single_pass_eur"] == result["checks"][0]["month_by_month_eur"] == "42.44"
     assert sorted(p.relative_to(folder) for p in folder.rglob("*")) == before
     run_home = Path(result["run_home"])
+    assert run_home.parent == settings.home.resolve() / "bench" / "runs" and run_home.name.startswith("2-12-")
+    assert run_home.name.endswith(f"-{os.getpid()}")  # a folder per run: benches sharing the cache never meet
     assert sorted(p.name for p in run_home.iterdir()) == ["logs"]  # bulky outputs removed without --keep
     shutil.rmtree(folder)
 
