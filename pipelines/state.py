@@ -19,31 +19,27 @@ import duckdb
 from pipelines import __version__
 from pipelines.settings import Settings
 
+# every ledger row (file, content, status, batch) and every pending pass: shared by both fingerprints
+LEDGER = """(SELECT string_agg(concat_ws(':', sha256, path, status, batch_id), ',' ORDER BY sha256, path)
+                FROM audit.load_ledger)"""
+PASSES = "(SELECT string_agg(batch_id, ',' ORDER BY batch_id) FROM audit.pending_passes)"
 REPORTS_STAMP = ".built-from"  # in the reports folder: the snapshot the reports were last written from
 
 
 def data_state(con: duckdb.DuckDBPyConnection) -> str:
     """md5 over every ledger row (file, content, status, batch), every mart part and batch, every pending pass."""
-    ((state,),) = con.execute(
-        """SELECT md5(concat_ws('#',
-               (SELECT string_agg(concat_ws(':', sha256, path, status, batch_id), ',' ORDER BY sha256, path)
-                FROM audit.load_ledger),
-               (SELECT string_agg(part || ':' || fingerprint, ',' ORDER BY part) FROM audit.mart_state),
-               (SELECT string_agg(batch_id || ':' || events || ':' || eur_amount, ',' ORDER BY batch_id)
-                FROM audit.mart_batches),
-               (SELECT string_agg(batch_id, ',' ORDER BY batch_id) FROM audit.pending_passes)))"""
-    ).fetchall()
+    marts = (
+        "(SELECT string_agg(part || ':' || fingerprint, ',' ORDER BY part) FROM audit.mart_state), "
+        "(SELECT string_agg(batch_id || ':' || events || ':' || eur_amount, ',' ORDER BY batch_id) "
+        "FROM audit.mart_batches)"
+    )
+    ((state,),) = con.execute(f"SELECT md5(concat_ws('#', {LEDGER}, {marts}, {PASSES}))").fetchall()
     return str(state)
 
 
 def ledger_state(con: duckdb.DuckDBPyConnection) -> str:
     """md5 over every ledger row and pending pass: changes whenever a file loads, is retracted or accepted."""
-    ((state,),) = con.execute(
-        """SELECT md5(concat_ws('#',
-               (SELECT string_agg(concat_ws(':', sha256, path, status, batch_id), ',' ORDER BY sha256, path)
-                FROM audit.load_ledger),
-               (SELECT string_agg(batch_id, ',' ORDER BY batch_id) FROM audit.pending_passes)))"""
-    ).fetchall()
+    ((state,),) = con.execute(f"SELECT md5(concat_ws('#', {LEDGER}, {PASSES}))").fetchall()
     return str(state)
 
 

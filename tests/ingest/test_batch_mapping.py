@@ -14,8 +14,9 @@ from pipelines.contracts import Contract, load_contract
 from pipelines.ingest import batch as batch_module
 from pipelines.ingest.batch import read_batch
 from pipelines.readers import read_landed
+from tests.contracts.test_contract_language import BODY  # the positional contract body
 
-CONTRACT = """\
+HEAD = """\
 name: positional
 feed: sales
 channel: positional
@@ -23,26 +24,13 @@ format: {format}
 file_glob: "*.{format}"
 csv: {{delimiter: ",", decimal: ".", encoding: utf-8}}
 timestamp: {{format: "%Y-%m-%d %H:%M", timezone: UTC}}
-columns:
-  supplier_sku: sku
-  quantity: qty
-  event_ts: at
-  unit_price: price
-  ship_to_country: country
-derive:
-  line_id: {{position_within: [invoice]}}
-  order_id: {{template: "{{invoice}}"}}
-  event_id: {{template: "{{invoice}}-{{line_id}}"}}
-defaults: {{supplier_id: GB001, currency: GBP}}
-event_types: {{mode: negative_quantity, negative_as: cancel}}
-exclude:
-  - {{rule: postage, column: sku, values: [POST]}}
 """
+EXCLUDE = "exclude:\n  - {rule: postage, column: sku, values: [POST]}\n"
 
 
 def contract(tmp_path: Path, fmt: str) -> Contract:
     path = tmp_path / f"positional_{fmt}.yml"
-    path.write_text(CONTRACT.format(format=fmt), encoding="utf-8")
+    path.write_text(HEAD.format(format=fmt) + BODY + EXCLUDE, encoding="utf-8")
     return load_contract(path)
 
 
