@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml Makefile | sha256sum | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock requirements-dev.lock pyproject.toml Makefile | sha256sum | cut -c1-12)
 export XBORDER_HOME ?= $(CURDIR)/data
 export AIRFLOW_HOME ?= $(CURDIR)/airflow_home
 PYTEST_ARGS ?=
@@ -14,10 +14,10 @@ PYTEST_ARGS ?=
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
-$(STAMP): requirements.lock pyproject.toml Makefile
+$(STAMP): requirements.lock requirements-dev.lock pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check uv==0.13.8
-	$(BIN)/uv pip install --python $(PY) --quiet --compile-bytecode -r requirements.lock
+	$(BIN)/uv pip install --python $(PY) --quiet --compile-bytecode -r requirements.lock -r requirements-dev.lock
 	$(BIN)/uv pip install --python $(PY) --quiet --no-deps -e .
 	$(PY) -m compileall -q -j 0 pipelines dags  # start-up reads bytecode even where PYTHONDONTWRITEBYTECODE is set
 	rm -f $(VENV)/.installed-*
@@ -44,8 +44,9 @@ bench: install  ## benchmark the pipeline against two plain DuckDB references (s
 airflow: install  ## airflow standalone with the project's DAGs (Ctrl-C stops it)
 	$(PY) -m pipelines.airflow_standalone
 
-lock:  ## re-pin requirements.lock from requirements.in
+lock:  ## re-pin requirements.lock (runtime) and requirements-dev.lock (tools) from the .in files
 	$(BIN)/uv pip compile requirements.in -o requirements.lock --python-version 3.11 --no-header
+	$(BIN)/uv pip compile requirements-dev.in -o requirements-dev.lock --python-version 3.11 --no-header
 
 clean:  ## remove generated data (keeps .venv)
 	rm -rf data airflow_home
