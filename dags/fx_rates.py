@@ -56,7 +56,7 @@ def fx_rates() -> None:
     loaded = load_fx()
     load_reference() >> loaded
     pending = resolve_pending()
-    loaded >> pending >> quality_fx(loaded)
+    loaded >> pending >> quality_fx(loaded)  # type: ignore[arg-type]  # XComArgs: the values at run time
 
 
 fx_rates()

@@ -67,7 +67,7 @@ def sales_events() -> None:
 
     pending = channels_with_new_files()
     load_reference() >> pending
-    quality_sales(load_channel.expand(channel=pending))
+    quality_sales(load_channel.expand(channel=pending))  # type: ignore[arg-type]  # XComArgs: the values at run time
 
 
 sales_events()

@@ -92,7 +92,7 @@ def supplier_catalogues() -> None:
     load_reference() >> suppliers >> pending
     loaded = load_catalogue.expand(supplier_id=pending)
     waiting = resolve_pending()
-    loaded >> waiting >> quality_catalogues(suppliers, loaded)
+    loaded >> waiting >> quality_catalogues(suppliers, loaded)  # type: ignore[arg-type]  # XComArgs: the values at run time
 
 
 supplier_catalogues()

@@ -14,6 +14,7 @@ import json
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import cast
 
 import duckdb
 import polars as pl
@@ -321,7 +322,11 @@ def check_file(
         message = str(row["detail"])
         result.rows_read = result.rows_quarantined = rejected.rows_read
         result.rejection = Rejection(
-            str(row["reason"]), message, row["line_number"], _rule(message, contract), rejected.rows_read
+            str(row["reason"]),
+            message,
+            cast("int | None", row["line_number"]),
+            _rule(message, contract),
+            rejected.rows_read,
         )
         return result
     frame = batch.frame

@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -463,10 +464,10 @@ def map_columns(columns: list[str], feed: str) -> dict[str, str]:
         if fld == "unit_weight":
             names += [base + suffix for base in WEIGHT_NAMES for suffix in WEIGHT_SUFFIXES]
         for name in names:
-            col = by_name.get(name)
-            if col is not None and col not in taken:
-                mapping[fld] = col
-                taken.add(col)
+            hit = by_name.get(name)
+            if hit is not None and hit not in taken:
+                mapping[fld] = hit
+                taken.add(hit)
                 break
     return mapping
 
@@ -634,12 +635,12 @@ def _reads_back(text: str) -> bool:
         return False
 
 
-def flow(mapping: dict[str, object]) -> str:
+def flow(mapping: Mapping[str, object]) -> str:
     """A one-line YAML flow mapping (``{a: x, b: "y"}``); lists as flow sequences."""
 
     def one(v: object) -> str:
         if isinstance(v, dict):
-            return flow(v)  # type: ignore[arg-type]
+            return flow(v)
         if isinstance(v, list | tuple):
             return "[" + ", ".join(one(x) for x in v) + "]"
         return q(v)
@@ -936,7 +937,7 @@ class _Writer:
         d = self.d
         self.add("event_types:")
         if "event_type" in d.columns:
-            col = d.columns["event_type"]
+            col: str | None = d.columns["event_type"]
             guesses = _event_values(self.values("event_type"))
             known = {k: v for k, v in guesses.items() if v}
             unknown = [k for k, v in guesses.items() if not v]

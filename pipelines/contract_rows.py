@@ -54,7 +54,7 @@ def _source(contract: Contract, name: str, derivation: Derivation) -> pl.Expr:
     return pl.col(_DERIVED + name)
 
 
-def _derived(frame: pl.DataFrame, contract: Contract, d: Derivation, within: list[str]) -> pl.Expr:
+def _derived(frame: pl.DataFrame, contract: Contract, d: Derivation, within: list[str]) -> pl.Expr | pl.Series:
     if d.kind == "template":
         parts: list[pl.Expr] = []
         for literal, name, _, _ in string.Formatter().parse(d.template):

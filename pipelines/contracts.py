@@ -16,7 +16,7 @@ import string
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 import yaml
@@ -275,7 +275,7 @@ def _integer(value: object, path: Path, name: str, low: int, high: int) -> int:
         path,
         f"limits.{name} must be a whole number from {low} to {high:,}",
     )
-    return int(value)  # type: ignore[arg-type]
+    return int(cast(int, value))  # checked by _require above
 
 
 def _limits(doc: dict, feed: str, path: Path) -> Limits:
@@ -384,10 +384,10 @@ def _checked_attributes(frame: pl.DataFrame, where: Any) -> pl.DataFrame:
 def _default_values(raw: object, path: Path) -> dict[str, str]:
     """``products.defaults``: known attributes, as text (YAML numbers and booleans refused where they bite)."""
     _require(isinstance(raw, dict), path, "products.defaults must map attribute -> value")
-    unknown = sorted(set(raw) - set(PRODUCT_ATTRIBUTES))  # type: ignore[arg-type]
+    unknown = sorted(set(cast(dict, raw)) - set(PRODUCT_ATTRIBUTES))  # a dict: checked by _require above
     _require(not unknown, path, f"products.defaults: unknown attributes {unknown}; known: {list(PRODUCT_ATTRIBUTES)}")
     out: dict[str, str] = {}
-    for name, value in raw.items():  # type: ignore[union-attr]
+    for name, value in cast(dict, raw).items():
         if value is None:
             continue
         if name == "hs_code":
@@ -746,7 +746,7 @@ def _exclude(doc: dict, path: Path) -> tuple[ExcludeRule, ...]:
     """The ``exclude`` section: rules that leave non-merchandise rows out (counted, never errors)."""
     raw = doc.get("exclude") or []
     _require(isinstance(raw, list), path, "exclude must be a list of rules")
-    out = []
+    out: list[ExcludeRule] = []
     for i, spec in enumerate(raw):
         where = f"exclude[{i}]"
         _require(isinstance(spec, dict), path, f"{where} must be a mapping")
@@ -773,7 +773,7 @@ def _exclude(doc: dict, path: Path) -> tuple[ExcludeRule, ...]:
             items = spec[kinds[0]]
             _require(
                 isinstance(items, list)
-                and items
+                and bool(items)
                 and all(isinstance(v, str | int) and not isinstance(v, bool) for v in items),
                 path,
                 f"{where}.{kinds[0]}: a list of texts (quote yes/no/on/off)",

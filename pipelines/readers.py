@@ -21,6 +21,7 @@ import io
 import json
 import zipfile
 from pathlib import Path
+from typing import cast
 
 import polars as pl
 import pyarrow as pa
@@ -211,7 +212,8 @@ def _check_depth(data: bytes, name: str) -> None:
     exact depth computed (brackets inside strings left out) and the line found.
     """
     brackets = data.translate(None, _NOT_BRACKETS)
-    if not brackets or _depth_walk(_bytes_series(brackets.translate(_BRACKETS), pa.int8())).max() <= MAX_JSON_DEPTH:
+    top = _depth_walk(_bytes_series(brackets.translate(_BRACKETS), pa.int8())).max() if brackets else 0
+    if cast(int, top) <= MAX_JSON_DEPTH:  # an Int32 series: its max is an int
         return
     plain = data.replace(b"\\\\", b"  ").replace(b'\\"', b"  ")  # escapes out: every '"' left opens or closes
     s = _bytes_series(plain)

@@ -231,6 +231,7 @@ def _catalogue(con: duckdb.DuckDBPyConnection, settings: Settings, result: Retra
     con.execute(
         "DELETE FROM raw.catalogue_items WHERE source_file = ? AND batch_id = ?", [result.path, result.batch_id]
     )
+    assert result.source is not None  # a loaded catalogue file's supplier
     result.notes += rebuild_products(con, settings, [result.source], retraction_id)
     ((after,),) = con.execute("SELECT count(*) FROM core.dim_product WHERE supplier_id = ?", [result.source]).fetchall()
     counts = con.execute("SELECT restored, repointed, held, eur_held - eur_restored FROM repoint_counts").fetchall()

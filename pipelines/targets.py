@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import yaml
 from pydantic import (
@@ -36,7 +36,7 @@ from pydantic import (
 from pipelines.errors import UserFacingError
 from pipelines.yaml_safe import boolean_hint, load_yaml
 
-ALL = "all"
+ALL: Final = "all"
 
 
 class TargetsError(UserFacingError):

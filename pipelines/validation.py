@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import polars as pl
 
 from pipelines.contracts import Limits
@@ -33,7 +35,7 @@ def gtin_valid(col: str) -> pl.Expr:
     code = pl.col(col).str.strip_chars()
     padded = code.str.zfill(14)
     digits = [padded.str.slice(i, 1).cast(pl.Int64, strict=False) for i in range(14)]
-    weighted = sum(d * (3 if i % 2 == 0 else 1) for i, d in enumerate(digits[:13]))
+    weighted = cast(pl.Expr, sum(d * (3 if i % 2 == 0 else 1) for i, d in enumerate(digits[:13])))  # 0 + Expr
     check_ok = (10 - weighted % 10) % 10 == digits[13]
     shape_ok = code.str.contains(r"^(\d{8}|\d{12}|\d{13}|\d{14})$")
     return pl.when(code.is_null()).then(None).otherwise(shape_ok & check_ok.fill_null(False))

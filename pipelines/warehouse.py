@@ -92,10 +92,13 @@ def connect(
             delay = min(delay * 2, 2.0)
 
 
-def _config(settings: Settings) -> dict[str, str | int]:
+_Config = dict[str, str | bool | int | float | list[str]]  # what duckdb.connect(config=...) accepts
+
+
+def _config(settings: Settings) -> _Config:
     # Checkpoint when the WAL reaches 1 GB rather than DuckDB's 16 MB: a load commits chunk by
     # chunk, and checkpointing after every chunk wrote the data twice (WAL, then the file).
-    config: dict[str, str | int] = {"checkpoint_threshold": "1GB"}
+    config: _Config = {"checkpoint_threshold": "1GB"}
     if settings.threads:
         config["threads"] = settings.threads
     if settings.memory_limit:
@@ -127,7 +130,7 @@ def kept_open(settings: Settings) -> Iterator[None]:
             held.close()
 
 
-def _keep(path: Path, read_only: bool, config: dict[str, str | int]) -> None:
+def _keep(path: Path, read_only: bool, config: _Config) -> None:
     """Hold one more connection to a wanted warehouse just opened (cheap: the instance is open)."""
     if path in _wanted and path not in _kept and not read_only:
         _kept[path] = duckdb.connect(str(path), config=config)

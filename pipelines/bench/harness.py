@@ -34,7 +34,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import duckdb
 import psutil
@@ -367,7 +367,8 @@ def _reference(run: Run, state: str, kind: str, day: str | None) -> dict[str, An
     else:
         mode = "progress" if kind == "monthly_progress" else ("full" if state == "history" else "increment")
         cmd = [sys.executable, "-m", "pipelines.bench.reference", mode, *common, "--db", str(run.reference_db)]
-        cmd += ["--scratch", str(run.home / "reference-convert")] + (["--day", day] if mode == "increment" else [])
+        day_args = ["--day", cast(str, day)] if mode == "increment" else []  # an increment stage has its day
+        cmd += ["--scratch", str(run.home / "reference-convert")] + day_args
     measured = _measure(run, name, cmd)
     record: dict[str, Any] = {
         "state": state,
@@ -540,7 +541,7 @@ def _differences(con: duckdb.DuckDBPyConnection, reference_db: Path, params: dic
 
 
 def _host() -> dict[str, Any]:
-    versions = {}
+    versions: dict[str, str | None] = {}
     for package in ("duckdb", "polars", "pyarrow"):
         try:
             versions[package] = metadata.version(package)

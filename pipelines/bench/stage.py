@@ -50,7 +50,7 @@ def _run(runner: Any) -> dict[str, Any]:
         result = runner.run()
     except runner.FeedGatesFailed as exc:
         _accept(exc.results)
-        result = exc.run_result  # type: ignore[attr-defined]
+        result = exc.run_result
         result.built = runner.build()
         result.gates = {r["stage"]: {**r, "accepted": not r["passed"]} for r in exc.results}
     return {**_read(result.summaries), "gates": result.gates, "built": result.built, "pending": result.pending}

@@ -46,7 +46,7 @@ def sheet_rows(path: Path, sheet: str | None = None) -> list[list[str]]:
             raise ValueError(f"{path}: no sheet named {sheet!r}")
         rel_id = chosen.get(f"{{{NS['r']}}}id")
         rels = ElementTree.fromstring(book.read("xl/_rels/workbook.xml.rels"))
-        target = next(r.get("Target") for r in rels.findall("p:Relationship", NS) if r.get("Id") == rel_id)
+        target = next(r.attrib["Target"] for r in rels.findall("p:Relationship", NS) if r.get("Id") == rel_id)
         part = target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
         shared: list[str] = []
         if "xl/sharedStrings.xml" in book.namelist():

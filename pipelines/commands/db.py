@@ -42,7 +42,7 @@ def status_command() -> None:
     applied: dict[int, str] = {}
     if settings.warehouse_path.exists():
         with session(read_only=True) as con:
-            if con.execute(
+            if con.execute(  # type: ignore[index]  # count(*): one row
                 "SELECT count(*) FROM duckdb_tables() WHERE schema_name='audit' AND table_name='schema_migrations'"
             ).fetchone()[0]:
                 applied = {

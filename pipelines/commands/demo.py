@@ -201,7 +201,7 @@ def summary(settings: Any, env: dict[str, str], outcomes: dict[str, Any], log_pa
                       count(*) FILTER (WHERE status = 'rejected')
                FROM audit.load_ledger WHERE feed <> 'reference' GROUP BY feed ORDER BY min(loaded_at)"""
         ).fetchall()
-        (net_eur,) = con.execute("SELECT coalesce(sum(eur_amount), 0) FROM core.fct_sales_event").fetchone()
+        (net_eur,) = con.execute("SELECT coalesce(sum(eur_amount), 0) FROM core.fct_sales_event").fetchone()  # type: ignore[misc]
 
     progress = Table.grid(padding=(0, 2))
     for name, day, cumulative, target, pct, status, projected, note in targets:

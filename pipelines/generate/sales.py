@@ -218,7 +218,7 @@ class SalesWriter:
             base.filter(pl.Series(cancel)).with_columns(
                 event_type=pl.lit("cancel"),
                 kind=pl.lit("C"),
-                ts=pl.col("ts") + pl.duration(seconds=pl.Series(cancel_after[cancel])),
+                ts=pl.col("ts") + pl.duration(seconds=pl.lit(pl.Series(cancel_after[cancel]))),
             )
         )
         frames.append(
@@ -226,7 +226,7 @@ class SalesWriter:
                 event_type=pl.lit("return"),
                 kind=pl.lit("R"),
                 quantity=pl.Series(ret_qty[ret]),
-                ts=pl.col("ts") + pl.duration(seconds=pl.Series(return_after[ret])),
+                ts=pl.col("ts") + pl.duration(seconds=pl.lit(pl.Series(return_after[ret]))),
             )
         )
         events = pl.concat(frames).with_columns(

@@ -11,7 +11,7 @@ and files whose rows the warehouse refuses (``load_error``, see :func:`per_file`
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -188,7 +188,7 @@ def reject_outside(
 
 
 def read_batch(
-    files: list[tuple[Path, str, str | None, Contract | None]],
+    files: Sequence[tuple[Path, str, str | None, Contract | None]],
     root: Path,
     feed: str,
     *,
@@ -219,7 +219,7 @@ def read_batch(
         rel = relative(root, path)
         batch.files[sha] = FileOutcome(sha, rel, feed, source, contract.name, rows_read=frame.height, bytes=_size(path))
         accepted[i] = frame
-    contracts = {id(files[i][3]): files[i][3] for i in accepted}
+    contracts = {id(c): c for i in accepted if (c := files[i][3]) is not None}  # accepted: all have one
     lineage = {
         "sha256": pl.Series([sha for _, sha, _, _ in files], dtype=pl.String),
         "source_file": pl.Series([relative(root, path) for path, *_ in files], dtype=pl.String),
@@ -242,7 +242,7 @@ def read_batch(
 
 def _mapped_files(
     batch: Batch,
-    files: list[tuple[Path, str, str | None, Contract | None]],
+    files: Sequence[tuple[Path, str, str | None, Contract | None]],
     names: list[str],
     mine: dict[int, pl.DataFrame],
     contract: Contract,

@@ -22,13 +22,14 @@ values break the typing step (``load_error``). A new latest snapshot that would 
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
-from pipelines.contracts import TEXT_FIELDS, load_contracts, supplier_contracts
+from pipelines.contracts import TEXT_FIELDS, Contract, load_contracts, supplier_contracts
 from pipelines.ingest.batch import (
     Batch,
     drop_empty,
@@ -199,7 +200,7 @@ def _latest_snapshots(con: duckdb.DuckDBPyConnection, suppliers: list[str]) -> p
     ).pl()
 
 
-def _delist_message(path: str, source: str, day, missing: int, total: int, contract) -> str:
+def _delist_message(path: str, source: str, day: date | None, missing: int, total: int, contract: Contract) -> str:
     share = Decimal(missing) / total
     return (
         f"{path}: would delist {missing} of the {total} products of supplier {source}'s latest snapshot "
@@ -305,7 +306,7 @@ def _supplier_of(name: str) -> str | None:
     return parts[1] if len(parts) > 2 else None
 
 
-def _name_problem(path: Path, root: Path, contract) -> tuple[str, str] | None:
+def _name_problem(path: Path, root: Path, contract: Contract | None) -> tuple[str, str] | None:
     """(reason, why) when a catalogue file is outside ``catalogues/<supplier>/<YYYY-MM-DD>.<ext>``."""
     if len(path.relative_to(root.resolve() / "catalogues").parts) != 2:
         return "bad_layout", "a catalogue file must be catalogues/<supplier_id>/<YYYY-MM-DD>.<ext>"

@@ -140,6 +140,7 @@ def _apply(
     con: duckdb.DuckDBPyConnection, settings: Settings, contract: Contract, pairs: pl.DataFrame, batch_id: str
 ) -> list[str]:
     """A new or changed section: check its codes, re-evaluate every SKU the channel has, record it."""
+    assert contract.products is not None
     _check_codes(con, contract)
     known = con.sql(
         """SELECT supplier_id, supplier_sku FROM core.dim_product WHERE source_file = $source

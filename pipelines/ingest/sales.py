@@ -34,6 +34,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import partial
 from pathlib import Path
 
@@ -239,7 +240,15 @@ def _load_guarded(
         _reject_unloadable(con, settings, batch_id, channel, contract, files[0], failure, summary)
 
 
-def _attempt(con, settings, batch_id, channel, contract, summary, prepared) -> BaseException | None:
+def _attempt(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    batch_id: str,
+    channel: str,
+    contract: Contract,
+    summary: FeedSummary,
+    prepared: Callable[[], Prepared],
+) -> BaseException | None:
     """Load a prepared chunk in one transaction; the data error that rolled it back, or None (counts added)."""
     part = FeedSummary(feed="sales")
     try:
@@ -255,7 +264,16 @@ def _attempt(con, settings, batch_id, channel, contract, summary, prepared) -> B
     return None
 
 
-def _reject_unloadable(con, settings, batch_id, channel, contract, item, error, summary) -> None:
+def _reject_unloadable(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    batch_id: str,
+    channel: str,
+    contract: Contract,
+    item: tuple[Path, str],
+    error: BaseException,
+    summary: FeedSummary,
+) -> None:
     """Record a file the warehouse refused: rejected, all its rows read and quarantined."""
     path, sha = item
     with transaction(con):
@@ -265,7 +283,7 @@ def _reject_unloadable(con, settings, batch_id, channel, contract, item, error, 
         finish(con, batch, "sales", batch_id, summary, pl.DataFrame(), pl.DataFrame(), pl.DataFrame())
 
 
-def _net_eur(con: duckdb.DuckDBPyConnection, batch_id: str):
+def _net_eur(con: duckdb.DuckDBPyConnection, batch_id: str) -> Decimal:
     return con.execute(
         "SELECT coalesce(sum(eur_amount), 0) FROM core.fct_sales_event WHERE batch_id = ?", [batch_id]
     ).fetchall()[0][0]
@@ -303,7 +321,7 @@ def prepare(
 
 
 def _load_chunk(
-    con,
+    con: duckdb.DuckDBPyConnection,
     settings: Settings,
     batch_id: str,
     channel: str,
@@ -394,7 +412,7 @@ def _with_status(rows: pl.DataFrame, decided: pl.DataFrame, loaded: int) -> pl.D
 
 
 def _finish_chunk(
-    con,
+    con: duckdb.DuckDBPyConnection,
     batch: Batch,
     batch_id: str,
     summary: FeedSummary,

@@ -64,6 +64,7 @@ def table_rows(
 
 
 def _go_offline(env: Environment) -> None:
+    assert env.loader is not None  # GX's views load their own templates
     env.loader = ChoiceLoader([FileSystemLoader(str(TEMPLATES)), env.loader])
     env.filters["xb_table_rows"] = table_rows
 
@@ -144,7 +145,7 @@ def quarantine_summary(con: duckdb.DuckDBPyConnection, source: str) -> Quarantin
                FROM audit.quarantine GROUP BY feed, reason ORDER BY feed, rows DESC, reason"""
         )
     )
-    summary.files_total = con.execute(
+    summary.files_total = con.execute(  # type: ignore[index]  # count(*): one row
         "SELECT count(*) FROM (SELECT DISTINCT path, reason FROM audit.quarantine)"
     ).fetchone()[0]
     summary.by_file = _dicts(

@@ -20,7 +20,7 @@ import json
 import logging
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 SPOOL_DIR = "pending_results"
 _SUITES = {s.name: s for s in SUITES}
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
-_TAGS = {
+_TAGS: dict[str, Callable[[Any], Any]] = {
     "$decimal": Decimal,
     "$datetime": datetime.fromisoformat,
     "$date": date.fromisoformat,
