@@ -28,11 +28,13 @@ install: $(STAMP)  ## create .venv and install the pinned dependencies (reused w
 browser:  ## headless Chromium for the report and Data Docs tests (Debian package)
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-lint: install  ## ruff (incl. Airflow 3 rules AIR3)
+lint: install  ## ruff (incl. Airflow 3 rules AIR3), ruff format --check, mypy (pipelines/, dags/)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 test: install browser  ## install everything and run the whole test suite
-	$(BIN)/ruff check .
+	$(MAKE) --no-print-directory lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 demo: install  ## generate sample data, run the real Airflow DAGs over it, print where things are
