@@ -1,4 +1,4 @@
-"""The analysts' read-only snapshot of the warehouse, published with an atomic switch (DESIGN §7).
+"""The analysts' read-only snapshot of the warehouse, published with an atomic switch (docs/design.md §7).
 
 ``publish`` runs on the pipeline's writer connection after a green build. It makes a complete
 new file ``snapshot/xborder-<UTC time>.duckdb`` under a hidden temporary name, then points

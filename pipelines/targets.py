@@ -1,7 +1,7 @@
 """Export targets (``targets.yml``): loaded safely and validated with clear messages.
 
 A target is an EUR amount of goods of some origins shipped to some destinations within a
-window, with a stretch and a final deadline (DESIGN §4). Origins and destinations are each a
+window, with a stretch and a final deadline (docs/design.md §4). Origins and destinations are each a
 list of ISO alpha-2 codes or ``all`` (every country), and ``all`` may leave some out with
 ``origin_exclude`` / ``destination_exclude`` (``destination_countries: all`` +
 ``destination_exclude: [GB]``: every ship-to country but the UK). An empty or omitted

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,3 +31,26 @@ def con(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
     migrate(connection, settings.sql_dir)
     yield connection
     connection.close()
+
+
+_exit_status: list[int] = []
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    _exit_status.append(int(exitstatus))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """End the test process as ``xborder`` does (``pipelines.cli.main``): ``os._exit`` after the summary.
+
+    DuckDB's nanobind bindings print "leaked instances" lines at interpreter shutdown once GX and
+    duckdb-engine were loaded (objects still referenced from their caches, not a real leak); a
+    test run should end with its summary, not with those.
+    """
+    if _exit_status and not hasattr(config, "workerinput"):  # the controller, not an xdist worker
+        import sys
+
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_exit_status[-1])

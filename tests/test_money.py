@@ -1,4 +1,4 @@
-"""EUR conversion of DESIGN §4: amount / rate, rounded to the cent half to even, exactly."""
+"""EUR conversion of docs/design.md §4: amount / rate, rounded to the cent half to even, exactly."""
 
 from __future__ import annotations
 

@@ -19,7 +19,7 @@
 --   origins, destinations (VARCHAR[]; empty = every country), origin_exclude, destination_exclude
 --   (VARCHAR[]), window_start, window_end (DATE): the target being tracked
 --
--- Rules (DESIGN §4), as the reference reads them:
+-- Rules (docs/design.md §4), as the reference reads them:
 --   * an event is counted once per (channel, event_id): re-deliveries are dropped;
 --   * an order line's value is quantity x unit price - discount, in its currency, converted at the
 --     ECB rate of the order's UTC date or the latest one up to `lookback` days before (EUR: 1);

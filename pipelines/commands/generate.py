@@ -29,7 +29,7 @@ def command(
 ) -> None:
     """Generate realistic sample landing files: suppliers, catalogues, ECB rates and sales events.
 
-    Writes the landing layout of DESIGN §3 under OUT (default $XBORDER_HOME/landing): the
+    Writes the landing layout of docs/design.md §3 under OUT (default $XBORDER_HOME/landing): the
     supplier master, 44 UK/EU suppliers' catalogue snapshots in 8 layouts (CSV with , or ;
     and decimal comma, cp1252/latin-1/UTF-8-BOM, XLSX, JSON, JSON lines, Parquet), the real ECB
     history cut to the window plus daily files, and sales events from three channels with

@@ -1,4 +1,4 @@
-"""``xborder sql``: ad-hoc SQL on the published read-only snapshot (DESIGN §7)."""
+"""``xborder sql``: ad-hoc SQL on the published read-only snapshot (docs/design.md §7)."""
 
 from __future__ import annotations
 
@@ -49,7 +49,9 @@ def _rows(cursor: Any) -> Iterator[tuple]:
 
 
 def command(
-    query: str = typer.Argument(None, help="SQL to run (several statements: the last one's result is shown)."),
+    query: str = typer.Argument(
+        None, help="SQL to run (several statements: the last one's result is shown). None: interactive, or stdin."
+    ),
     file: Path | None = typer.Option(
         None, "--file", "-f", exists=True, dir_okay=False, help="Run the SQL in this file instead."
     ),
@@ -73,54 +75,78 @@ def command(
 
       xborder sql --file sql/examples/top_chapters.sql --format csv > chapters.csv
 
-    The same file in the DuckDB CLI: duckdb -readonly $XBORDER_HOME/snapshot/current.duckdb
+      xborder sql                 # interactive: statements end with ';', .help lists the dot commands
+
+      xborder sql < my_query.sql  # SQL from stdin
     """
     import duckdb
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
 
     from pipelines.settings import get_settings
     from pipelines.snapshot import current_snapshot
 
-    if (query is None) == (file is None):
-        raise typer.BadParameter("give a query or --file (one of them)")
-    sql = file.read_text(encoding="utf-8") if file else query
+    if query is not None and file is not None:
+        raise typer.BadParameter("give a query or --file, not both")
     path = current_snapshot(get_settings())
-    err = Console(stderr=True)
+    if query is None and file is None and sys.stdin.isatty():
+        from pipelines.commands.sql_shell import shell
+
+        raise typer.Exit(shell(path, format=format, limit=limit))
+    sql = file.read_text(encoding="utf-8") if file else query if query is not None else sys.stdin.read()
     with duckdb.connect(str(path), read_only=True) as con:
-        try:
-            cursor = con.execute(sql)
-        except duckdb.Error as exc:
-            err.print(f"[red]error:[/] {exc}")
-            if "read-only" in str(exc):
-                err.print("The snapshot is read-only; use CREATE TEMP TABLE ... for scratch work.")
-            raise typer.Exit(1) from exc
-        names = [d[0] for d in cursor.description or []]
-        if format is Format.csv:
-            writer = csv.writer(sys.stdout, lineterminator="\n")
-            writer.writerow(names)
-            for row in _rows(cursor):
-                writer.writerow([_text(v) for v in row])
-        elif format is Format.json:
-            sys.stdout.write("[")
-            for i, row in enumerate(_rows(cursor)):
-                sys.stdout.write(("," if i else "") + "\n" + json.dumps(dict(zip(names, map(_json, row), strict=True))))
-            sys.stdout.write("\n]\n")
-        else:
-            numeric = {d[0] for d in cursor.description or [] if str(d[1]).split("(")[0] in _NUMERIC}
-            table = Table(*names, header_style="bold")
-            for column in table.columns:
-                if column.header in numeric:
-                    column.justify = "right"
-            count = 0
-            for row in _rows(cursor):
-                if count < limit:
-                    table.add_row(*(Text(_shown(v)) for v in row))
-                count += 1
-            more = f", first {limit:,} shown (--limit)" if count > limit else ""
-            table.caption = f"{count:,} row(s){more} · snapshot {path.name}"
-            Console().print(table)
+        if not run_and_print(con, sql, format=format, limit=limit, source=path.name):
+            raise typer.Exit(1)
+
+
+def run_and_print(con: Any, sql: str, *, format: Format, limit: int, source: str, out: Any = None) -> bool:
+    """Run ``sql`` on ``con`` and print the last statement's result in ``format``; False on an SQL error."""
+    import duckdb
+    from rich.console import Console
+
+    out = out or sys.stdout
+    try:
+        cursor = con.execute(sql)
+    except duckdb.Error as exc:
+        err = Console(stderr=True)
+        err.print(f"[red]error:[/] {exc}", highlight=False)
+        if "read-only" in str(exc):
+            err.print("The snapshot is read-only; use CREATE TEMP TABLE ... for scratch work.")
+        return False
+    if not cursor.description:
+        return True
+    names = [d[0] for d in cursor.description]
+    if format is Format.csv:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(names)
+        for row in _rows(cursor):
+            writer.writerow([_text(v) for v in row])
+    elif format is Format.json:
+        out.write("[")
+        for i, row in enumerate(_rows(cursor)):
+            out.write(("," if i else "") + "\n" + json.dumps(dict(zip(names, map(_json, row), strict=True))))
+        out.write("\n]\n")
+    else:
+        _print_table(cursor, names, limit=limit, source=source, out=out)
+    return True
+
+
+def _print_table(cursor: Any, names: list[str], *, limit: int, source: str, out: Any) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    numeric = {d[0] for d in cursor.description if str(d[1]).split("(")[0] in _NUMERIC}
+    table = Table(*names, header_style="bold")
+    for column in table.columns:
+        if column.header in numeric:
+            column.justify = "right"
+    count = 0
+    for row in _rows(cursor):
+        if count < limit:
+            table.add_row(*(Text(_shown(v)) for v in row))
+        count += 1
+    more = f", first {limit:,} shown (--limit)" if count > limit else ""
+    table.caption = f"{count:,} row(s){more} · snapshot {source}"
+    Console(file=out).print(table)
 
 
 _NUMERIC = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UBIGINT", "UINTEGER", "DECIMAL", "DOUBLE", "FLOAT"}

@@ -111,7 +111,7 @@ def _pending(feed: str) -> str:
 
 
 RAW_TABLES = {"fx": "raw.fx_rates", "catalogues": "raw.catalogue_items", "sales": "raw.sales_events"}
-EVENT_TYPES = ["order", "cancel", "return", "credit"]  # pipelines.contracts.EVENT_TYPES, in DESIGN order
+EVENT_TYPES = ["order", "cancel", "return", "credit"]  # pipelines.contracts.EVENT_TYPES, in docs/design.md order
 PENDING_SCOPE = "rows of load batches no passed quality gate has validated yet"
 
 
@@ -491,7 +491,7 @@ SUITES: tuple[Suite, ...] = (
             critical(
                 "event_type_known",
                 IN_SET,
-                "Every event is an order, a cancellation, a return or a standalone credit (DESIGN section 4).",
+                "Every event is an order, a cancellation, a return or a standalone credit (docs/design.md, section 4).",
                 column="event_type",
                 value_set=EVENT_TYPES,
             ),
@@ -733,7 +733,7 @@ SUITES: tuple[Suite, ...] = (
                 "ELSE r.rate IS DISTINCT FROM f.fx_rate OR f.fx_rate_date > f.order_date "
                 "OR f.order_date - f.fx_rate_date > getvariable('fx_lookback_days') END",
                 "EUR = amount / ECB rate of the order's UTC date, or the latest before it within the look-back "
-                "(DESIGN section 4).",
+                "(docs/design.md, section 4).",
             ),
             sql(
                 "order_lines_consistent",

@@ -1,5 +1,5 @@
 -- Conform one channel's batch of canonical sales events (temp table batch_events) into
--- core.fct_sales_event, by the rules of DESIGN §4, and re-evaluate the channel's waiting events
+-- core.fct_sales_event, by the rules of docs/design.md §4, and re-evaluate the channel's waiting events
 -- (raw.pending_sales_events). Variables: channel, batch_id, lookback, wait_days.
 -- With an empty batch_events it is the channel's share of a pending pass (pipelines/ingest/pending.py).
 -- Leaves temp tables dispositions(sha256, line_number, status, reason, column_name, detail,

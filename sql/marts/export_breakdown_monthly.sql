@@ -1,4 +1,4 @@
--- Monthly breakdowns per target (DESIGN §4): by HS section and chapter, category, supplier,
+-- Monthly breakdowns per target (docs/design.md §4): by HS section and chapter, category, supplier,
 -- supplier country, channel, ship-to region, origin and ship-to country; gross sales,
 -- cancellations, returns and standalone credits apart. From marts.agg_target_monthly; hs_section and
 -- supplier_country are rolled up from the chapter and supplier rows through today's dimensions.

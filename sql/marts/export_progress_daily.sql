@@ -1,4 +1,4 @@
--- Daily progress per target (DESIGN §4; definitions in docs/tracking.md). One row per target and
+-- Daily progress per target (docs/design.md §4). One row per target and
 -- calendar day from the window start to min(window end, latest event_date in core); days
 -- without sales are rows of 0. Derived from marts.agg_target_daily (cheap: days x targets).
 -- Every division is exact integer arithmetic on cents, rounded half to even (DuckDB's DECIMAL
@@ -111,7 +111,7 @@ SELECT target_id,
 FROM projected
 ORDER BY target_id, date;
 
-COMMENT ON TABLE marts.export_progress_daily IS 'Daily progress per target (DESIGN §4, docs/tracking.md): one row per calendar day from the window start to min(window end, latest event date); days without sales are 0.';
+COMMENT ON TABLE marts.export_progress_daily IS 'Daily progress per target (docs/design.md §4): one row per calendar day from the window start to min(window end, latest event date); days without sales are 0.';
 COMMENT ON COLUMN marts.export_progress_daily.target_id IS 'core.dim_target.target_id (targets.yml).';
 COMMENT ON COLUMN marts.export_progress_daily.date IS 'The day (UTC event_date).';
 COMMENT ON COLUMN marts.export_progress_daily.day_number IS 'Days since the window start, counting it: 1 on window_start.';

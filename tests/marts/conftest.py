@@ -137,7 +137,7 @@ A_TARGETS = [
 
 @pytest.fixture
 def fixture_warehouse(con: duckdb.DuckDBPyConnection, settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
-    """DESIGN §4's cases on ten days; the arithmetic is in tests/marts/test_progress.py."""
+    """docs/design.md §4's cases on ten days; the arithmetic is in tests/marts/test_progress.py."""
     add_dims(con)
     add_facts(con, FIXTURE_A)
     write_targets(settings, A_TARGETS)

@@ -1,4 +1,4 @@
-"""Every metric of DESIGN §4 on hand-computed fixtures (facts in tests/marts/conftest.py)."""
+"""Every metric of docs/design.md §4 on hand-computed fixtures (facts in tests/marts/conftest.py)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The analysts' snapshot: a reader held open in another process never blocks a build and
-publish, never sees a half-built state, and a new reader sees the new data (DESIGN §7)."""
+publish, never sees a half-built state, and a new reader sees the new data (docs/design.md §7)."""
 
 from __future__ import annotations
 
