@@ -49,7 +49,7 @@ def _rows(cursor: Any) -> Iterator[tuple]:
 
 
 def command(
-    query: str = typer.Argument(
+    query: str | None = typer.Argument(
         None, help="SQL to run (several statements: the last one's result is shown). None: interactive, or stdin."
     ),
     file: Path | None = typer.Option(
