@@ -27,8 +27,8 @@ DEFAULT_AIRFLOW_HOME = REPO_ROOT / "airflow_home"
 POOL = "xborder_warehouse"
 POOL_SLOTS = 1
 POOL_DESCRIPTION = "xborder: one writer at a time on the DuckDB warehouse (one read-write process per file)"
-# Feeds first (FX and products value the sales), then the build they trigger.
-DAG_ORDER = ("fx_rates", "supplier_catalogues", "sales_events", "warehouse_build")
+# Feeds first (FX and products value the sales), then the build they trigger, then the alerts.
+DAG_ORDER = ("fx_rates", "supplier_catalogues", "sales_events", "warehouse_build", "alerts")
 
 
 class AirflowSetupError(UserFacingError):
