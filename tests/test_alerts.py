@@ -29,7 +29,7 @@ from pipelines.settings import Settings
 NOW = datetime(2024, 3, 4, 12, 0, 0)
 TASK = TaskRef("warehouse_build", "feed_gates", "asset_triggered__2024-03-04T11:00:00", 1, "http://af/log")
 RULE = RuleFailure(
-    rule="catalogues.catalogue_landed_mostly_loaded",
+    rule="catalogue_landed.mostly_loaded",
     expectation="unexpected_rows_expectation 'most rows of a catalogue load'",
     table="raw.catalogue_items",
     column=None,
@@ -71,7 +71,7 @@ def test_a_failed_gate_names_the_gate_rule_table_and_observed_value() -> None:
                         "hs_code", "14 of 42 rows unexpected")  # fmt: skip
     alert = alerts.gate_failed([FailedGate("catalogues", "20240304T110000Z-ab12cd34", (RULE, other), 2)], TASK)
     assert alert.subject == (
-        "[xborder] quality gate 'catalogues' failed: catalogues.catalogue_landed_mostly_loaded "
+        "[xborder] quality gate 'catalogues' failed: catalogue_landed.mostly_loaded "
         "on raw.catalogue_items (+1 more)"
     )
     body = alert.body
