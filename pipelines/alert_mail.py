@@ -116,7 +116,7 @@ async def deadline_missed(context: dict[str, Any] | None = None, *, dag_id: str,
     alert = build_late(
         run.get("dag_id") or dag_id,
         str(run.get("dag_run_id") or run.get("run_id") or "?"),
-        _text(run.get("queued_at")),
+        _text(run.get("queued_at") or run.get("start_date")),
         _text(deadline.get("deadline_time")),
         timedelta(minutes=minutes),
     )

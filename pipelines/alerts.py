@@ -14,12 +14,13 @@ nothing here imports Airflow.
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import logging
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -196,7 +197,7 @@ def gate_failed(gates: Sequence[FailedGate], task: TaskRef) -> Alert:
             lines.append(f"  Data Docs: {gate.data_docs}")
     lines += [
         "",
-        "Every result: SELECT * FROM audit.dq_results WHERE run_id = '<gate run>'.",
+        f"Every result: SELECT * FROM audit.dq_results WHERE run_id = '{first.gate_run_id}'.",
         "Fix the data (xborder db retract FILE, then land a corrected file) or, after review,",
         f'accept it: xborder quality --accept {first.gate_run_id} --note "...", then clear the task.',
     ]
@@ -334,17 +335,17 @@ class TargetStatus:
     target_id: str
     name: str
     status: str | None
-    date: date | None = None
+    date: dt.date | None = None
     cumulative_net_eur: Decimal | None = None
     target_eur: Decimal | None = None
     pct_of_target: Decimal | None = None
     run_rate_30d: Decimal | None = None
     pace_needed_stretch: Decimal | None = None
     pace_needed_final: Decimal | None = None
-    projected_completion_date: date | None = None
-    stretch_deadline: date | None = None
-    final_deadline: date | None = None
-    data_through: date | None = None
+    projected_completion_date: dt.date | None = None
+    stretch_deadline: dt.date | None = None
+    final_deadline: dt.date | None = None
+    data_through: dt.date | None = None
 
 
 @dataclass(frozen=True)

@@ -71,8 +71,7 @@ def test_a_failed_gate_names_the_gate_rule_table_and_observed_value() -> None:
                         "hs_code", "14 of 42 rows unexpected")  # fmt: skip
     alert = alerts.gate_failed([FailedGate("catalogues", "20240304T110000Z-ab12cd34", (RULE, other), 2)], TASK)
     assert alert.subject == (
-        "[xborder] quality gate 'catalogues' failed: catalogue_landed.mostly_loaded "
-        "on raw.catalogue_items (+1 more)"
+        "[xborder] quality gate 'catalogues' failed: catalogue_landed.mostly_loaded on raw.catalogue_items (+1 more)"
     )
     body = alert.body
     assert "warehouse_build.feed_gates (Airflow run asset_triggered__2024-03-04T11:00:00, try 1)" in body
@@ -354,3 +353,14 @@ def test_without_recipients_nothing_is_sent_or_recorded(con: duckdb.DuckDBPyConn
     assert sent == []
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as check:
         assert check.execute("SELECT count(*) FROM audit.alerts_sent").fetchall() == [(0,)]
+
+
+def test_airflow_variables_override_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipelines import alert_mail
+
+    for name in ("XBORDER_ALERT_SMTP_CONN", "XBORDER_BUILD_DEADLINE_MINUTES"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XBORDER_ALERT_TO", "env@example.com")
+    monkeypatch.setenv("XBORDER_STALE_SALES_HOURS", "6")
+    monkeypatch.setattr(alert_mail, "_variable", {"xborder_alert_to": "var@example.com, ops@example.com"}.get)
+    assert alert_mail.alert_config() == AlertConfig(("var@example.com", "ops@example.com"), "xborder_smtp", 6.0, 120.0)
