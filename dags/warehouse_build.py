@@ -20,7 +20,9 @@ themselves; this DAG turns it into what people read:
    the published snapshot.
 
 Every task that opens the warehouse runs in the pool `xborder_warehouse` (one slot). The same
-steps run from the command line: `xborder run --build-only`.
+steps run from the command line: `xborder run --build-only`. A failed gate is e-mailed with its
+rules; a run that has not succeeded `XBORDER_BUILD_DEADLINE_MINUTES` (120) after it was queued
+is e-mailed by its deadline alert (docs/airflow.md, "Alerts").
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from datetime import timedelta
 from typing import Any
 
 from airflow.sdk import chain, dag, task
+from xborder_alerts import build_deadline
 from xborder_common import (
     DEFAULT_ARGS,
     FX_RATES,
@@ -53,6 +56,7 @@ from xborder_common import (
     max_active_runs=1,
     dagrun_timeout=timedelta(hours=2),
     default_args=DEFAULT_ARGS,
+    deadline=build_deadline("warehouse_build"),  # e-mail when a run has not succeeded in time
     tags=[*TAGS, "build"],
     doc_md=__doc__,
 )

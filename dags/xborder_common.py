@@ -17,6 +17,7 @@ from typing import Any
 import pendulum
 from airflow.sdk import Asset, task
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+from xborder_alerts import ON_FAILURE
 
 from pipelines.airflow_setup import POOL
 
@@ -35,7 +36,8 @@ MARTS = Asset(name="xborder_marts", uri="xborder://warehouse/marts", group=GROUP
 SNAPSHOT = Asset(name="xborder_snapshot", uri="xborder://snapshot/current.duckdb", group=GROUP)
 REPORTS = Asset(name="xborder_reports", uri="xborder://reports/export_tracking", group=GROUP)
 
-# Every task: an owner, retries with exponential back-off (a locked warehouse clears), a timeout.
+# Every task: an owner, retries with exponential back-off (a locked warehouse clears), a timeout,
+# and an e-mail when it fails for good (a failed gate names its rules: dags/xborder_alerts.py).
 DEFAULT_ARGS: dict[str, Any] = {
     "owner": OWNER,
     "retries": 3,
@@ -43,6 +45,7 @@ DEFAULT_ARGS: dict[str, Any] = {
     "retry_exponential_backoff": 2.0,
     "max_retry_delay": timedelta(minutes=10),
     "execution_timeout": timedelta(hours=1),
+    "on_failure_callback": ON_FAILURE,
 }
 
 # Airflow Variables that, when set, override the XBORDER_* environment inside tasks

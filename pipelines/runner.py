@@ -59,8 +59,9 @@ class StaleGates(RunRefused):
 class FeedGatesFailed(RunRefused):
     """At least one feed gate failed: nothing is built or published until it is fixed or accepted."""
 
-    def __init__(self, results: list[dict[str, Any]], messages: list[str]) -> None:
+    def __init__(self, results: list[dict[str, Any]], messages: list[str], gates: list[Any] | None = None) -> None:
         self.results = results
+        self.gates = gates or []  # the failed gates' GateResult (the alerts name their rules)
         super().__init__("\n".join(messages))
 
 
@@ -345,6 +346,7 @@ def gate_pending(*, settings: Settings | None = None, progress: ProgressHook | N
             pending = pending_feeds(con)
         results: dict[str, Any] = {}
         failed: list[str] = []
+        failed_gates: list[Any] = []
         for done, feed in enumerate(pending):
             if progress:
                 progress(f"quality {feed}", done, len(pending))
@@ -353,8 +355,9 @@ def gate_pending(*, settings: Settings | None = None, progress: ProgressHook | N
             except QualityGateFailed as exc:
                 results[feed] = exc.result.to_dict()
                 failed.append(str(exc))
+                failed_gates.append(exc.result)
         if failed:
-            raise FeedGatesFailed(list(results.values()), failed)
+            raise FeedGatesFailed(list(results.values()), failed, failed_gates)
         return results
 
 

@@ -196,3 +196,32 @@ def test_pipeline_errors_fail_at_once_but_a_locked_warehouse_is_retried(monkeypa
     monkeypatch.setattr(runner, "refresh_marts", bad_targets)
     with pytest.raises(AirflowFailException, match="refresh_marts: targets.yml: target uk_goods_to_cn"):
         xborder_common.call("refresh_marts")
+
+
+def test_failed_gates_are_mailed_and_a_late_build_hits_its_deadline(dags: dict) -> None:
+    """Every task (the quality_* gates and feed_gates among them) e-mails its failure; the build has a deadline."""
+    from airflow.sdk import AsyncCallback, DeadlineReference
+
+    from pipelines.alert_mail import deadline_missed, on_task_failure
+
+    gates = {
+        (d, t.task_id) for d, t in all_tasks(dags) if t.task_id.startswith("quality_") or t.task_id == "feed_gates"
+    }
+    assert len(gates) == 6
+    for dag_id, task in all_tasks(dags):
+        assert list(task.on_failure_callback) == [on_task_failure], f"{dag_id}.{task.task_id}"
+    (deadline,) = dags["warehouse_build"].deadline
+    assert deadline.reference == DeadlineReference.DAGRUN_QUEUED_AT
+    assert deadline.interval == timedelta(minutes=120)  # XBORDER_BUILD_DEADLINE_MINUTES unset
+    assert deadline.callback == AsyncCallback(deadline_missed, kwargs={"dag_id": "warehouse_build", "minutes": 120.0})
+    assert deadline.callback.path == "pipelines.alert_mail.deadline_missed"  # importable by the triggerer
+    assert all(not dag.deadline for dag_id, dag in dags.items() if dag_id != "warehouse_build")
+
+
+def test_the_alerts_dag_runs_hourly_and_after_every_publication(dags: dict) -> None:
+    dag = dags["alerts"]
+    assert [t.task_id for t in dag.tasks] == ["send_alerts"]
+    assert dag.task_dict["send_alerts"].pool == POOL
+    assert type(dag.timetable).__name__ == "AssetOrTimeSchedule"
+    assert dag.timetable.asset_condition.name == "xborder_snapshot"
+    assert (dag.timetable.timetable.expression, str(dag.timetable.timetable.timezone)) == ("0 * * * *", "UTC")
