@@ -29,6 +29,7 @@ COUNT_FORMAT = "#,##0"
 DATE_FORMAT = "yyyy-mm-dd"
 MONTH_FORMAT = "yyyy-mm"
 MAX_WIDTH = 60
+WIDTH_SAMPLE = 2_000  # column widths from the first rows
 UNKNOWN = "unknown"
 
 BREAKDOWN = """
@@ -77,8 +78,11 @@ SHEETS = (
     _breakdown("By ship-to country", "ship_to_country", "country", "country_name"),
     Sheet(
         "All goods by origin",
-        "SELECT * FROM marts.export_all_goods_monthly ORDER BY month, country_of_origin, ship_to_country",
-        notes="marts.export_all_goods_monthly",
+        """SELECT month, country_of_origin, origin_name, origin_region, sum(order_lines) AS order_lines,
+                  sum(gross_eur) AS gross_eur, sum(cancelled_eur) AS cancelled_eur, sum(returned_eur) AS returned_eur,
+                  sum(credited_eur) AS credited_eur, sum(net_eur) AS net_eur, sum(units) AS units, sum(kg) AS kg
+           FROM marts.export_all_goods_monthly GROUP BY ALL ORDER BY month, net_eur DESC, country_of_origin""",
+        notes="marts.export_all_goods_monthly, summed over ship-to countries",
     ),
 )
 _LABELS = {"chapter", "supplier", "channel_name", "region_name", "country_name", "origin_name", "ship_to_name"}
@@ -156,7 +160,8 @@ def _write_sheet(book: Any, formats: _Formats, con: duckdb.DuckDBPyConnection, s
                     if name in _LABELS and text == "?":
                         text = UNKNOWN
                     ws.write_string(row_number, col, neutralise(text))
-                widths[col] = max(widths[col], min(_shown_width(value), MAX_WIDTH))
+                if row_number <= WIDTH_SAMPLE:
+                    widths[col] = max(widths[col], min(_shown_width(value), MAX_WIDTH))
     for col, width in enumerate(widths):
         ws.set_column(col, col, width + 2)
     ws.freeze_panes(1, 0)
