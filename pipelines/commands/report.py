@@ -12,7 +12,8 @@ def command() -> None:
     cumulative chart against the straight-line paths to the stretch and final deadlines, monthly
     gross sales with cancellations and returns, the top HS chapters, suppliers and regions;
     then all goods by origin, data freshness and a link to the data-quality report. Beside it,
-    <target>_progress.svg: the headline chart for e-mail. `xborder run` writes it too.
+    <target>_progress.svg and .png: the headline chart for e-mail, and export_tracking.xlsx: the
+    marts for finance (money as exact EUR numbers). `xborder run` writes them too.
 
     Example:
 
@@ -21,7 +22,7 @@ def command() -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from pipelines.report import write_report
+    from pipelines.report import WORKBOOK, write_report
     from pipelines.report.format import day, eur, pct
     from pipelines.settings import get_settings
     from pipelines.snapshot import current_snapshot
@@ -53,5 +54,6 @@ def command() -> None:
             day(through) if through else "",
         )
     console.print(table)
-    svgs = sorted(p.name for p in path.parent.glob("*_progress.svg"))
-    console.print(f"[green]✓[/] {path}" + (f"  (chart for e-mail: {', '.join(svgs)})" if svgs else ""))
+    charts = sorted(p.name for p in path.parent.glob("*_progress.*") if p.suffix in (".svg", ".png"))
+    console.print(f"[green]✓[/] {path}" + (f"  (chart for e-mail: {', '.join(charts)})" if charts else ""))
+    console.print(f"[green]✓[/] {path.parent / WORKBOOK}  (for finance)")

@@ -22,7 +22,8 @@ HELP = """\
   SQL ending with ';'       run it (several lines are fine); the last statement's result is shown
   .tables                   the tables and views, with their comments
   .schema TABLE             the columns of TABLE, with their types and comments
-  .format table|csv|json    how results print (now: {format})
+  .format FORMAT            table, vertical, csv, json or markdown (now: {format}); a table
+                            wider than the terminal prints one block per row
   .limit N                  rows shown in table format (now: {limit})
   .read FILE                run the SQL in FILE (e.g. sql/examples/top_chapters.sql)
   .reload                   switch to the snapshot published most recently

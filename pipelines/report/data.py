@@ -17,8 +17,11 @@ TOP_N = 10
 TOP = (
     ("hs_chapter", "HS chapters", "Chapter"),
     ("supplier", "Suppliers", "Supplier"),
+    ("ship_to_country", "Ship-to countries", "Country"),
     ("ship_to_region", "Ship-to regions", "Region"),
 )
+CODED = {"hs_chapter", "supplier", "ship_to_country"}  # members that are codes: shown first, then the name
+UNKNOWN = "unknown"
 STALE_CATALOGUE_DAYS = 45
 
 
@@ -93,10 +96,39 @@ def _tops(con: duckdb.DuckDBPyConnection, target_id: str, total: Decimal) -> lis
             [target_id, dimension, TOP_N],
         )
         for r in top:
+            _name_member(r, dimension)
             r["share"] = (100 * r["net_eur"] / total).quantize(Decimal("0.1")) if total > 0 else None
             r["bar"] = max(0, min(100, float(r["share"] or 0)))
         tables.append({"dimension": dimension, "title": title, "header": header, "rows": top})
     return tables
+
+
+def _name_member(r: dict[str, Any], dimension: str) -> None:
+    """``code`` (shown first, so two long names that start alike never read the same) and ``name``
+    (the full label, ``unknown`` for the marts' ``?`` or no member) of a top-10 row."""
+    known = r["member"] not in (None, "?")
+    r["code"] = r["member"] if known and dimension in CODED else None
+    r["name"] = (r["label"] if r["label"] not in (None, "?") else r["member"]) if known else UNKNOWN
+    r["unknown"] = not known
+
+
+def weight_coverage(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, int]]:
+    """Per target: the lines it counts and how many of them have a catalogue weight.
+
+    The marts count a line without a weight as 0 kg, so the report shows the weight only as far
+    as it is known (every line, or the share that has one).
+    """
+    found = rows(
+        con,
+        """SELECT t.target_id, count(f.event_id) AS lines, count(f.weight_kg) AS weighed
+           FROM core.dim_target t
+           LEFT JOIN core.fct_sales_event f
+                  ON f.event_date BETWEEN t.window_start AND t.window_end
+                 AND core.in_country_scope(f.ship_to_country, t.destination_countries, t.destination_exclude)
+                 AND core.in_country_scope(f.country_of_origin, t.origin_countries, t.origin_exclude)
+           GROUP BY t.target_id""",
+    )
+    return {r["target_id"]: {"lines": r["lines"], "weighed": r["weighed"]} for r in found}
 
 
 def targets(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
@@ -237,6 +269,9 @@ def freshness(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
 def report_data(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """Everything the report shows."""
     found = targets(con)
+    coverage = weight_coverage(con)
+    for t in found:
+        t["weight"] = coverage.get(t["target_id"], {"lines": 0, "weighed": 0})
     return {
         "targets": found,
         "headline": found[0]["headline"] if found else None,
