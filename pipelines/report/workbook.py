@@ -171,7 +171,7 @@ def _write_sheet(book: Any, formats: _Formats, con: duckdb.DuckDBPyConnection, s
 
 def write_workbook(con: duckdb.DuckDBPyConnection, path: Path, *, snapshot: str, generated: datetime) -> Path:
     """Write the workbook from the marts on ``con`` to ``path`` (atomically); return ``path``."""
-    import xlsxwriter  # type: ignore[import-untyped]
+    import xlsxwriter
 
     tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
     book = xlsxwriter.Workbook(
