@@ -86,4 +86,5 @@ def write_png(con: duckdb.DuckDBPyConnection, t: dict[str, Any], out: Path) -> P
         projected=t["projected_completion_date"],
         title=f"{t['name']}: cumulative net sales against the target",
         as_of=t["date"],
+        reached_on=t.get("reached_on"),
     )

@@ -29,6 +29,7 @@ def progress_png(
     projected: date | None,
     title: str,
     as_of: date | None,
+    reached_on: date | None = None,
 ) -> Path:
     """Draw cumulative net EUR against the target and the straight lines to its deadlines; write ``path``."""
     from matplotlib import rc_context
@@ -92,7 +93,8 @@ def progress_png(
                     linestyle=(0, (7, 5)),
                     label=f"projection at 30-day run-rate ({day(projected)})",
                 )
-        ax.set_xlim(x(start), x(end))
+        margin = max((end - start).days, 1) * 0.015  # room for the last point and the final deadline
+        ax.set_xlim(x(start) - margin, x(end) + margin)
         values = [0.0, float(amount or 0), *(float(v) for _, v in series)]
         ax.set_ylim(min(values) * 1.06, max(max(values) * 1.08, 1.0))
         locator = AutoDateLocator()
@@ -104,7 +106,7 @@ def progress_png(
         ax.tick_params(colors=MUTED, labelsize=10)
         ax.legend(loc="upper left", bbox_to_anchor=(0, -0.08), ncol=2, frameon=False, fontsize=9.5)
         fig.text(0.09, 0.95, "\n".join(textwrap.wrap(title, 95)), fontsize=15, fontweight="bold", color=INK, va="top")
-        fig.text(0.09, 0.855, _subtitle(amount, last, as_of), fontsize=11.5, color=MUTED, va="top")
+        fig.text(0.09, 0.855, _subtitle(amount, last, as_of, reached_on), fontsize=11.5, color=MUTED, va="top")
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.stem}.tmp.png")
         fig.savefig(tmp, format="png", dpi=DPI, metadata={"Software": None, "Title": title})
@@ -112,10 +114,11 @@ def progress_png(
     return path
 
 
-def _subtitle(amount: Decimal | None, cumulative: Decimal, as_of: date | None) -> str:
-    """``as of 14 Jun 2021 · EUR 1,234,567 net of EUR 2,200,000,000 (56.12 %)``."""
+def _subtitle(amount: Decimal | None, cumulative: Decimal, as_of: date | None, reached_on: date | None) -> str:
+    """``as of 14 Jun 2021 · EUR 1,234,567 net of EUR 2,200,000,000 (56.12 %)[ · reached on ...]``."""
     so_far = f"{eur(cumulative, cents=False)} net"
     if amount:
         share = (100 * cumulative / amount).quantize(Decimal("0.01"))
         so_far += f" of {eur(amount, cents=False)} ({pct(share)})"
-    return f"as of {day(as_of)} · {so_far}"
+    reached = f" · target reached on {day(reached_on)}" if reached_on else ""
+    return f"as of {day(as_of)} · {so_far}{reached}"
