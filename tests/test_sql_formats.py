@@ -6,9 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -16,8 +13,7 @@ import pytest
 
 from pipelines.cells import neutralise
 from pipelines.commands.sql import Format, run_and_print
-from pipelines.settings import REPO_ROOT
-from tests.test_sql_shell import _run, _snapshot
+from tests.test_sql_shell import _run, _snapshot, published_home, xborder_sql
 
 WIDE = """
 SELECT 'uk_goods_to_cn' AS target_id, 1234567.89::DECIMAL(18, 2) AS cumulative_net_eur,
@@ -152,31 +148,13 @@ def test_the_shell_switches_to_markdown_and_vertical(tmp_path: Path) -> None:
 
 
 def test_the_command_piped_at_80_columns(tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    (home / "snapshot").mkdir(parents=True)
-    _snapshot(home / "snapshot" / "xborder-1.duckdb", "99.99")
-    os.symlink("xborder-1.duckdb", home / "snapshot" / "current.duckdb")
-    env = {**os.environ, "XBORDER_HOME": str(home), "COLUMNS": "80"}
-    done = subprocess.run(
-        [sys.executable, "-m", "pipelines", "sql", WIDE.replace("\n", " ")],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO_ROOT,
-        timeout=120,
-    )
+    home = published_home(tmp_path, "99.99")
+    done = xborder_sql(home, WIDE.replace("\n", " "), COLUMNS="80")
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[1:3] == [
         "target_id                 | uk_goods_to_cn",
         "cumulative_net_eur        | 1,234,567.89",
     ]
-    done = subprocess.run(
-        [sys.executable, "-m", "pipelines", "sql", "--format", "markdown", "SELECT net_eur FROM marts.progress"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO_ROOT,
-        timeout=120,
-    )
+    done = xborder_sql(home, "--format", "markdown", "SELECT net_eur FROM marts.progress", COLUMNS="80")
     assert done.returncode == 0, done.stderr
     assert done.stdout == "| net_eur |\n|---:|\n| 99.99 |\n"

@@ -88,20 +88,31 @@ def test_reload_moves_to_the_newer_snapshot(tmp_path: Path) -> None:
     assert rest.count("net_eur\n") == 1  # nothing ran after .quit
 
 
-def test_sql_from_stdin_when_not_a_terminal(tmp_path: Path) -> None:
+def published_home(tmp_path: Path, net: str) -> Path:
+    """An XBORDER_HOME whose current snapshot holds marts.progress with one row of ``net`` EUR."""
     home = tmp_path / "home"
     (home / "snapshot").mkdir(parents=True)
-    _snapshot(home / "snapshot" / "xborder-1.duckdb", "99.99")
+    _snapshot(home / "snapshot" / "xborder-1.duckdb", net)
     os.symlink("xborder-1.duckdb", home / "snapshot" / "current.duckdb")
-    env = {**os.environ, "XBORDER_HOME": str(home)}
-    done = subprocess.run(
-        [sys.executable, "-m", "pipelines", "sql", "--format", "csv"],
-        input="SELECT net_eur FROM marts.progress;\n",
+    return home
+
+
+def xborder_sql(home: Path, *args: str, stdin: str | None = None, **env: str) -> subprocess.CompletedProcess[str]:
+    """``python -m pipelines sql ARGS`` in a fresh process on ``home`` (stdin a pipe, not a terminal)."""
+    return subprocess.run(
+        [sys.executable, "-m", "pipelines", "sql", *args],
+        input=stdin if stdin is not None else "",
         capture_output=True,
         text=True,
-        env=env,
+        env={**os.environ, "XBORDER_HOME": str(home), **env},
         cwd=REPO_ROOT,
         timeout=120,
+    )
+
+
+def test_sql_from_stdin_when_not_a_terminal(tmp_path: Path) -> None:
+    done = xborder_sql(
+        published_home(tmp_path, "99.99"), "--format", "csv", stdin="SELECT net_eur FROM marts.progress;\n"
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout == "net_eur\n99.99\n"

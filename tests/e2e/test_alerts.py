@@ -11,10 +11,8 @@ Airflow connection ``xborder_smtp``; the tests read subject, recipients and body
 from __future__ import annotations
 
 import asyncio
-import csv
 import email
 import html
-import io
 import json
 import re
 import socket
@@ -35,13 +33,14 @@ from aiosmtpd.controller import Controller
 from pipelines.airflow_setup import DAG_ORDER, load_dags, run_dag
 from pipelines.generate import generate
 from pipelines.settings import Settings, reset_settings
+from tests.quality.conftest import BROKEN_CATALOGUE, broken_catalogue_text
 
 pytestmark = pytest.mark.e2e
 
 START, END = date(2019, 10, 1), date(2019, 12, 31)
 TEAM = "data-team@example.com"
 CUT = "sales/own_webshop/2019-12-31/late-cut.csv"
-BROKEN = "catalogues/GB001/2020-01-05.csv"
+BROKEN = BROKEN_CATALOGUE
 XBORDER_ENV = ("XBORDER_HOME", "XBORDER_LANDING", "XBORDER_WAREHOUSE", "XBORDER_TARGETS_FILE")
 
 
@@ -216,15 +215,7 @@ def test_3_a_stale_sales_feed_is_mailed_once_per_spell(story: SimpleNamespace, i
 
 def broken_catalogue(landing: Path) -> None:
     """GB001's last snapshot again, dated later, with every third row's HS code made up."""
-    latest = sorted((landing / "catalogues" / "GB001").glob("*.csv"))[-1]
-    header, *rows = list(csv.reader(io.StringIO(latest.read_text(encoding="utf-8"))))
-    hs = header.index("hs_code")
-    for i, row in enumerate(rows):
-        if i % 3 == 0:
-            row[hs] = "999999"
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerows([header, *rows])
-    (landing / BROKEN).write_text(out.getvalue(), encoding="utf-8")
+    (landing / BROKEN).write_text(broken_catalogue_text(landing), encoding="utf-8")
 
 
 def test_4_a_failed_gate_is_mailed_with_its_rule_table_and_observed_value(story: SimpleNamespace, inbox: Inbox) -> None:

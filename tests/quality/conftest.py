@@ -8,6 +8,8 @@ break one thing there, so they stay independent of each other and of the order t
 
 from __future__ import annotations
 
+import csv
+import io
 import shutil
 from collections.abc import Iterable
 from datetime import date
@@ -80,3 +82,19 @@ def gate_fails(stage: str, settings: Settings) -> tuple[GateResult, str]:
 def rules(found: Iterable[Finding]) -> set[str]:
     """``suite.rule`` of each finding."""
     return {f"{f.suite}.{f.rule}" for f in found}
+
+
+BROKEN_CATALOGUE = "catalogues/GB001/2020-01-05.csv"
+
+
+def broken_catalogue_text(landing: Path) -> str:
+    """GB001's last snapshot again, with every third row's HS code made up (a third quarantined)."""
+    latest = sorted((landing / "catalogues" / "GB001").glob("*.csv"))[-1]
+    header, *rows = list(csv.reader(io.StringIO(latest.read_text(encoding="utf-8"))))
+    hs = header.index("hs_code")
+    for i, row in enumerate(rows):
+        if i % 3 == 0:
+            row[hs] = "999999"
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows([header, *rows])
+    return out.getvalue()

@@ -8,8 +8,6 @@ on exactly the data being published.
 
 from __future__ import annotations
 
-import csv
-import io
 import multiprocessing
 import time
 from pathlib import Path
@@ -22,23 +20,14 @@ from pipelines.quality.gates import QualityGateFailed, accept
 from pipelines.settings import Settings
 from pipelines.snapshot import current_snapshot
 from pipelines.warehouse import WarehouseLocked
-from tests.quality.conftest import land, one, query
+from tests.quality.conftest import BROKEN_CATALOGUE, broken_catalogue_text, land, one, query
 
-BROKEN = "catalogues/GB001/2020-01-05.csv"
+BROKEN = BROKEN_CATALOGUE
 
 
 def broken_catalogue(settings: Settings) -> Path:
     """GB001's last snapshot again, dated later, with every third row's HS code made up (a third quarantined)."""
-    folder = settings.landing_dir / "catalogues" / "GB001"
-    latest = sorted(folder.glob("*.csv"))[-1]
-    header, *rows = list(csv.reader(io.StringIO(latest.read_text(encoding="utf-8"))))
-    hs = header.index("hs_code")
-    for i, row in enumerate(rows):
-        if i % 3 == 0:
-            row[hs] = "999999"
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerows([header, *rows])
-    return land(settings, BROKEN, out.getvalue())
+    return land(settings, BROKEN, broken_catalogue_text(settings.landing_dir))
 
 
 def snapshot_facts(settings: Settings) -> tuple:
