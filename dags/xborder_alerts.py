@@ -37,11 +37,13 @@ def build_deadline(dag_id: str) -> DeadlineAlert:
 
 def send_due_alerts() -> dict[str, Any]:
     """Send what is due (inside a task: Airflow Variables apply); returns the subjects due and the count sent."""
-    from xborder_common import apply_variables
+    from xborder_common import apply_variables, record_lineage
 
     apply_variables()
     from pipelines.alert_mail import alert_config, send
     from pipelines.alerts import run_alerts
 
     config = alert_config()
-    return run_alerts(lambda alert: send(alert, config), config=config)
+    result = run_alerts(lambda alert: send(alert, config), config=config)
+    record_lineage("send_due_alerts", (), result)
+    return result

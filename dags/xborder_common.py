@@ -102,7 +102,22 @@ def call(step: str, *args: Any, **kwargs: Any) -> Any:
     if hasattr(result, "to_dict"):
         result = result.to_dict()
     log.info("%s: %s", step, result)
+    record_lineage(step, args, result)
     return result
+
+
+def record_lineage(step: str, args: Sequence[Any], result: Any) -> None:
+    """Note what the step read and wrote for OpenLineage (``pipelines.lineage_extractor``).
+
+    Lineage describes the run; it never fails it: a step whose lineage cannot be worked out
+    still succeeds, with a warning and no datasets on its OpenLineage event.
+    """
+    from pipelines import lineage
+
+    try:
+        lineage.remember(step, args, result)
+    except Exception:  # observability must not fail a load that succeeded
+        log.warning("%s: no OpenLineage datasets (could not work them out)", step, exc_info=True)
 
 
 @task(pool=POOL, execution_timeout=timedelta(minutes=10))

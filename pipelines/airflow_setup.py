@@ -11,6 +11,7 @@ and the pool ``xborder_warehouse`` of one slot that every task opening the wareh
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -50,7 +51,26 @@ def environment(airflow_home: Path | str | None = None) -> dict[str, str]:
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
         "XBORDER_HOME": str(Path(os.environ.get("XBORDER_HOME") or "data").resolve()),
+        **lineage_environment(home),
     }
+
+
+def lineage_environment(airflow_home: Path) -> dict[str, str]:
+    """OpenLineage: the xborder extractor, namespace ``xborder``, events to a file unless configured.
+
+    Without a transport of your own (``AIRFLOW__OPENLINEAGE__TRANSPORT``, e.g. HTTP to Marquez)
+    every event is appended as one JSON line to ``$AIRFLOW_HOME/lineage/openlineage.jsonl``.
+    Emission runs in a thread of the task process, not a fork of it (the task holds DuckDB open).
+    """
+    events = airflow_home / "lineage" / "openlineage.jsonl"
+    events.parent.mkdir(parents=True, exist_ok=True)
+    defaults = {
+        "AIRFLOW__OPENLINEAGE__NAMESPACE": "xborder",
+        "AIRFLOW__OPENLINEAGE__EXTRACTORS": "pipelines.lineage_extractor.XborderTaskExtractor",
+        "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps({"type": "file", "log_file_path": str(events), "append": True}),
+        "AIRFLOW__OPENLINEAGE__EXECUTE_IN_THREAD": "True",
+    }
+    return {key: os.environ.get(key) or value for key, value in defaults.items()}
 
 
 def configure(airflow_home: Path | str | None = None) -> dict[str, str]:
@@ -162,6 +182,7 @@ def run_dag(dag: Any, *, logical_date: datetime | None = None, check: bool = Tru
         run = dag.test(logical_date=logical_date) if logical_date else dag.test()
     finally:
         dag.deadline = deadline
+        stop_listeners()
     with create_session() as session:
         rows = session.scalars(XComModel.get_many(run_id=run.run_id, dag_ids=dag.dag_id, key="return_value")).all()
         values = {(x.task_id, x.map_index): XComModel.deserialize_value(x) for x in rows}
@@ -193,6 +214,18 @@ def run_dag(dag: Any, *, logical_date: datetime | None = None, check: bool = Tru
         )
         raise AirflowSetupError(f"DAG {dag.dag_id} run {run.run_id} ended {outcome.state} ({problems})")
     return outcome
+
+
+def stop_listeners() -> None:
+    """Let Airflow's listeners finish (``before_stopping``), as a scheduler does when it stops.
+
+    OpenLineage emits a ``dag.test()`` run's DAG-level events from its listener's process pool;
+    shutting the pool down sends them, and its workers do not outlive a process that ends with
+    ``os._exit`` (holding its stdout open). The next event starts a new pool.
+    """
+    from airflow.listeners.listener import get_listener_manager
+
+    get_listener_manager().hook.before_stopping(component=None)
 
 
 def _value(state: Any) -> str:

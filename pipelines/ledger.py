@@ -247,9 +247,11 @@ class FeedSummary:
     rows_excluded: int = 0
     eur_loaded: Decimal | None = None
     notes: list[str] = field(default_factory=list)
+    paths: list[str] = field(default_factory=list)  # the files processed, relative to their root (lineage)
 
     def add(self, outcome: FileOutcome) -> None:
         self.files += 1
+        self.paths.append(outcome.path)
         self.files_rejected += outcome.status == "rejected"
         self.rows_read += outcome.rows_read
         self.rows_loaded += outcome.rows_loaded

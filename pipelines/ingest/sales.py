@@ -261,6 +261,7 @@ def _attempt(
     for counter in (*counters, "rows_excluded"):
         setattr(summary, counter, getattr(summary, counter) + getattr(part, counter))
     summary.notes += part.notes
+    summary.paths += part.paths
     return None
 
 

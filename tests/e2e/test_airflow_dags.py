@@ -8,6 +8,7 @@ the marts equal an independent SQL computation, and a re-run or backfill changes
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -219,6 +220,54 @@ def test_the_snapshot_and_the_report_are_published(pipeline: SimpleNamespace) ->
     query = "SELECT * FROM marts.export_progress_daily ORDER BY ALL"
     with duckdb.connect(snapshot, read_only=True) as published, read(pipeline) as warehouse:
         assert published.execute(query).fetchall() == warehouse.execute(query).fetchall()
+
+
+def lineage_events(airflow_home: Path) -> list[dict]:
+    """The OpenLineage events the tasks emitted (the file transport the project configures)."""
+    path = airflow_home / "lineage" / "openlineage.jsonl"
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def completed(events: list[dict], job: str) -> list[dict]:
+    return [e for e in events if e["eventType"] == "COMPLETE" and e["job"]["name"] == job]
+
+
+def names(datasets: list[dict], namespace: str) -> set[str]:
+    return {d["name"] for d in datasets if d["namespace"] == namespace}
+
+
+def test_lineage_events_name_every_file_and_table(pipeline: SimpleNamespace, airflow_home: Path) -> None:
+    """Every task emits START and COMPLETE; the loads name their files, the build its tables."""
+    events = lineage_events(airflow_home)
+    for dag_id, run in pipeline.runs.items():
+        for task_id in {t["task_id"] for t in run.tasks}:
+            job = [e for e in events if (e["job"]["namespace"], e["job"]["name"]) == ("xborder", f"{dag_id}.{task_id}")]
+            assert {"START", "COMPLETE"} <= {e["eventType"] for e in job}, (dag_id, task_id)
+            assert all(e["producer"].startswith("https://github.com/apache/airflow") for e in job)
+    warehouse = f"duckdb://{pipeline.settings.warehouse_path}"
+    landing = pipeline.home / "landing"
+    sales_files = {str(p) for p in (landing / "sales").rglob("*") if p.is_file()}
+    loads = completed(events, "sales_events.load_channel")
+    assert {n for e in loads for n in names(e["inputs"], "file")} == sales_files
+    assert all("warehouse.core.fct_sales_event" in names(e["outputs"], warehouse) for e in loads)
+    fx = completed(events, "fx_rates.load_fx")
+    assert names(fx[0]["inputs"], "file") == {str(p) for p in (landing / "fx").rglob("*") if p.is_file()}
+    assert {"warehouse.raw.fx_rates", "warehouse.core.fx_rate"} <= names(fx[0]["outputs"], warehouse)
+
+    marts = completed(events, "warehouse_build.refresh_marts")[0]
+    assert {"warehouse.core.fct_sales_event", "warehouse.core.dim_target"} <= names(marts["inputs"], warehouse)
+    outputs = {d["name"]: d for d in marts["outputs"]}
+    assert {"warehouse.marts.export_progress_daily", "warehouse.marts.export_breakdown_monthly"} <= set(outputs)
+    cumulative = outputs["warehouse.marts.export_progress_daily"]["facets"]["columnLineage"]["fields"]
+    assert cumulative["cumulative_net_eur"]["inputFields"] == [
+        {"namespace": warehouse, "name": "warehouse.marts.agg_target_daily", "field": "net_eur", "transformations": []}
+    ]
+    snapshot = pipeline.runs["warehouse_build"].results("publish_snapshot")[0]
+    published = completed(events, "warehouse_build.publish_snapshot")[0]
+    assert names(published["outputs"], "file") == {snapshot}
+    gate = completed(events, "warehouse_build.quality_core")[0]
+    assert "warehouse.core.fct_sales_event" in names(gate["inputs"], warehouse)
+    assert names(gate["outputs"], warehouse) == {"warehouse.audit.dq_results", "warehouse.audit.dq_gate_runs"}
 
 
 def warehouse_state(settings: Settings) -> dict[str, list]:
