@@ -25,9 +25,9 @@ def get_context(settings: Settings) -> FileDataContext:
     """The project's file data context, progress bars off, output under ``settings.gx_output_dir``."""
     key = (settings.gx_dir.resolve(), settings.gx_output_dir)
     if key not in _contexts:
+        import great_expectations as gx
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
-        import great_expectations as gx
         import pipelines.quality.datasource  # noqa: F401  (registers the xborder_duckdb datasource type)
 
         settings.gx_output_dir.mkdir(parents=True, exist_ok=True)
