@@ -45,7 +45,8 @@ from pipelines.quality.suites import (
     where,
 )
 from pipelines.quality.validations import spool_dir, store_spooled
-from pipelines.settings import REPO_ROOT, Settings
+from pipelines.settings import Settings
+from tests import REPO_ROOT
 from tests.quality.conftest import execute, one
 from tests.quality.test_gates import (
     catalogue_bad_gtin,
