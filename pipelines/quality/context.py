@@ -1,4 +1,4 @@
-"""The GX project in ``great_expectations/`` as a file data context.
+"""The GX project in ``pipelines/resources/great_expectations/`` as a file data context.
 
 Suites, validation definitions and checkpoints are read from the repository (committed);
 validation results and Data Docs go to ``settings.gx_output_dir`` (under ``XBORDER_HOME``),
