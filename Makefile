@@ -9,7 +9,7 @@ export XBORDER_HOME ?= $(CURDIR)/data
 export AIRFLOW_HOME ?= $(CURDIR)/airflow_home
 PYTEST_ARGS ?=
 
-.PHONY: help install test lint demo bench airflow lock clean browser
+.PHONY: help install test lint demo bench airflow lock clean browser wheel
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -19,7 +19,7 @@ $(STAMP): requirements.lock requirements-dev.lock pyproject.toml Makefile
 	$(BIN)/pip install --quiet --disable-pip-version-check uv==0.13.8
 	$(BIN)/uv pip install --python $(PY) --quiet --compile-bytecode -r requirements.lock -r requirements-dev.lock
 	$(BIN)/uv pip install --python $(PY) --quiet --no-deps -e .
-	$(PY) -m compileall -q -j 0 pipelines dags  # start-up reads bytecode even where PYTHONDONTWRITEBYTECODE is set
+	$(PY) -m compileall -q -j 0 pipelines  # pipelines/dags/ too; start-up reads bytecode even where PYTHONDONTWRITEBYTECODE is set
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
@@ -28,7 +28,7 @@ install: $(STAMP)  ## create .venv and install the pinned dependencies (reused w
 browser:  ## headless Chromium for the report and Data Docs tests (Debian package)
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-lint: install  ## ruff (incl. Airflow 3 rules AIR3), ruff format --check, mypy (pipelines/, dags/)
+lint: install  ## ruff (incl. Airflow 3 rules AIR3), ruff format --check, mypy (pipelines/, pipelines/dags/)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -45,6 +45,9 @@ bench: install  ## benchmark the pipeline against two plain DuckDB references (s
 
 airflow: install  ## airflow standalone with the project's DAGs (Ctrl-C stops it)
 	$(PY) -m pipelines.airflow_standalone
+
+wheel: install  ## build dist/xborder-<version>.tar.gz and the wheel from it (offline: uv's cache from make install)
+	$(BIN)/uv build --offline --out-dir dist
 
 lock:  ## re-pin requirements.lock (runtime) and requirements-dev.lock (tools) from the .in files
 	$(BIN)/uv pip compile requirements.in -o requirements.lock --python-version 3.11 --no-header

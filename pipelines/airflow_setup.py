@@ -1,9 +1,10 @@
 """The project's own Airflow: environment, metadata database and the warehouse pool.
 
 ``make demo``, ``make airflow`` and the tests run Airflow from a project-local ``AIRFLOW_HOME``
-(default ``./airflow_home``) with the DAGs in ``dags/`` and no example DAGs. Airflow reads its
-configuration when it is first imported, so :func:`configure` must run before any
-``import airflow`` in the process; it refuses if Airflow was already imported with another home.
+(default ``./airflow_home``) with the DAGs shipped in the package (``pipelines/dags/``) and no
+example DAGs. Airflow reads its configuration when it is first imported, so :func:`configure`
+must run before any ``import airflow`` in the process; it refuses if Airflow was already
+imported with another home.
 
 ``python -m pipelines.airflow_setup`` does the whole set-up: environment, ``airflow db migrate``,
 and the pool ``xborder_warehouse`` of one slot that every task opening the warehouse runs in.
@@ -21,10 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.errors import UserFacingError
+from pipelines.package_files import DAGS
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DAGS_FOLDER = REPO_ROOT / "dags"
-DEFAULT_AIRFLOW_HOME = REPO_ROOT / "airflow_home"
+# Package data, not an importable subpackage: Airflow parses the folder as a bundle (on sys.path).
+DAGS_FOLDER = DAGS
+DEFAULT_AIRFLOW_HOME = Path("airflow_home")  # under the working directory, as XBORDER_HOME's ./data
 POOL = "xborder_warehouse"
 POOL_SLOTS = 1
 POOL_DESCRIPTION = "xborder: one writer at a time on the DuckDB warehouse (one read-write process per file)"
@@ -39,8 +41,8 @@ class AirflowSetupError(UserFacingError):
 def environment(airflow_home: Path | str | None = None) -> dict[str, str]:
     """The environment the project's Airflow runs with (all paths absolute).
 
-    ``AIRFLOW_HOME``: the argument, else the environment, else ``./airflow_home`` of the
-    repository. ``XBORDER_HOME`` is made absolute so that tasks find the same data whatever their
+    ``AIRFLOW_HOME``: the argument, else the environment, else ``./airflow_home`` of the working
+    directory. ``XBORDER_HOME`` is made absolute so that tasks find the same data whatever their
     working directory. DAGs start unpaused so that the asset-scheduled ``warehouse_build`` queues
     a run as soon as a feed publishes.
     """
@@ -132,7 +134,7 @@ def setup(airflow_home: Path | str | None = None) -> dict[str, str]:
 
 
 def load_dags() -> dict:
-    """The project's DAGs parsed from ``dags/`` (after :func:`configure`); import errors raise.
+    """The project's DAGs parsed from ``pipelines/dags/`` (after :func:`configure`); import errors raise.
 
     Parsed as Airflow's DAG processor does (the folder is a bundle on ``sys.path``, so the DAG
     files can import their shared module ``xborder_common``).

@@ -1,10 +1,10 @@
 """Alerts sent by Airflow's SMTP provider (``SmtpNotifier``), and the Airflow callbacks that send them.
 
-* :func:`on_task_failure`: the ``on_failure_callback`` of every task (``dags/xborder_common.py``
+* :func:`on_task_failure`: the ``on_failure_callback`` of every task (``pipelines/dags/xborder_common.py``
   ``DEFAULT_ARGS``): a failed quality gate names its gate, rules, tables and observed values;
   any other task that failed for good names the task and its error.
 * :func:`deadline_missed`: the ``AsyncCallback`` of ``warehouse_build``'s ``DeadlineAlert``; the
-  triggerer runs it (so it lives in the installed package, not in ``dags/``).
+  triggerer runs it (so it lives in the installed package, not in ``pipelines/dags/``).
 * :func:`send`: one :class:`pipelines.alerts.Alert` through ``SmtpNotifier`` and the SMTP
   connection (``XBORDER_ALERT_SMTP_CONN``, default ``xborder_smtp``).
 

@@ -40,6 +40,28 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    """``--version``: the installed distribution's version (``importlib.metadata``)."""
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            installed = version("xborder")
+        except PackageNotFoundError:  # imported from a source tree that was never installed
+            from pipelines import __version__ as installed
+        typer.echo(f"xborder {installed}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the installed version and exit."
+    ),
+) -> None:
+    pass
+
+
 def _register() -> None:
     for name in COMMANDS:
         module_name = f"pipelines.commands.{name}"

@@ -4,7 +4,7 @@ One code path with the load: the file is read by the pipeline's own reader
 (:func:`pipelines.ingest.batch.read_batch` -> :func:`pipelines.readers.read_landed`) and its rows
 go through the feed's own rules (``catalogues.checked``, ``sales.checked``, ``suppliers.checked``).
 The reference codes (HS 2022 subheadings, ISO countries and currencies) come from the repo's
-``reference/`` files, built by the reference loader's own functions. The warehouse is never
+``pipelines/resources/reference/`` files, built by the reference loader's own functions. The warehouse is never
 opened and nothing is written; the file's content never reaches SQL.
 """
 
@@ -139,7 +139,7 @@ def resolve_contract(spec: str, contracts_dir: Path) -> Contract:
 
 
 def reference_codes(reference_dir: Path) -> ReferenceCodes:
-    """HS 6-digit codes, countries and currencies from ``reference/``, as the reference loader builds them."""
+    """HS 6-digit codes, countries and currencies from the reference files, as the reference loader builds them."""
 
     def build(dimension: str) -> pl.DataFrame:
         file_name, _table, builder = DIMENSIONS[dimension]
@@ -386,7 +386,7 @@ FROM check_rows r
 def would_wait(rows: pl.DataFrame, contract: Contract, snapshot: Path, lookback_days: int) -> pl.DataFrame:
     """The rows that would wait at load (reason, column_name), judged read-only against ``snapshot``.
 
-    A preview of the load's own decisions (``sql/core/fct_sales_event_load.sql``): no product
+    A preview of the load's own decisions (``pipelines/resources/sql/core/fct_sales_event_load.sql``): no product
     version valid on the event's UTC date (unless the contract describes its own products), no
     ECB rate within the look-back, a cancel or return whose order line is neither loaded nor in
     the file. The file's content reaches DuckDB only as a registered Arrow table.

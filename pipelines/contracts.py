@@ -1,4 +1,4 @@
-"""Contracts: one YAML file per supplier layout, channel or master file (``contracts/``).
+"""Contracts: one YAML file per supplier layout, channel or master file (``pipelines/resources/contracts/``).
 
 A contract says how to read a landed file (format, delimiter, decimal mark and thousands
 separator, encoding, sheet, JSON shape), how its columns map to the canonical fields, and the
@@ -318,7 +318,7 @@ _WEIGHT = r"^[0-9]{1,8}(?:\.[0-9]{1,4})?$"  # core.dim_product.unit_weight_kg is
 
 @dataclass(frozen=True)
 class Products:
-    """A channel's own product attributes (contract section ``products``; ``contracts/README.md``).
+    """A channel's own product attributes (contract section ``products``; ``pipelines/resources/contracts/README.md``).
 
     ``contract``: the contract's path relative to the contracts dir (``channels/x.yml``), the label
     its defaults are recorded under. ``defaults``: attribute -> normalised text. ``sku_map``: the
@@ -794,7 +794,7 @@ def _exclude(doc: dict, path: Path) -> tuple[ExcludeRule, ...]:
 
 
 def load_contracts(contracts_dir: Path, feed: str) -> list[Contract]:
-    """All contracts of a feed (``catalogues`` -> ``contracts/catalogues/*.yml``)."""
+    """All contracts of a feed (``catalogues`` -> ``pipelines/resources/contracts/catalogues/*.yml``)."""
     folder = {"catalogues": "catalogues", "sales": "channels", "suppliers": "suppliers"}[feed]
     contracts = [load_contract(p) for p in sorted((contracts_dir / folder).glob("*.yml"))]
     for c in contracts:

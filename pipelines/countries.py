@@ -1,8 +1,8 @@
 """Country names -> ISO 3166 alpha-2, for contracts with ``country_format: name``.
 
-Names come from ``reference/country-codes.csv`` (the ISO/UN English short and formal names, the
+Names come from ``pipelines/resources/reference/country-codes.csv`` (the ISO/UN English short and formal names, the
 CLDR display name, the alpha-2 and alpha-3 codes) plus the project's own alias list
-``reference/country_aliases.csv`` (``EIRE``, ``RSA``, ``USA``, ``Channel Islands``...). Matching
+``country_aliases.csv`` (``EIRE``, ``RSA``, ``USA``, ``Channel Islands``...). Matching
 ignores case, surrounding spaces and repeated inner spaces; a leading "the" is optional.
 """
 
@@ -13,9 +13,9 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines.settings import REPO_ROOT
+from pipelines.settings import RESOURCES
 
-REFERENCE_DIR = REPO_ROOT / "reference"
+REFERENCE_DIR = RESOURCES / "reference"
 NAME_COLUMNS = ["CLDR display name", "UNTERM English Short", "UNTERM English Formal", "official_name_en"]
 CODE_COLUMNS = ["ISO3166-1-Alpha-2", "ISO3166-1-Alpha-3"]
 

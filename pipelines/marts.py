@@ -1,4 +1,4 @@
-"""Build the marts (``sql/marts/*.sql``) from core for every target in the targets file.
+"""Build the marts (``pipelines/resources/sql/marts/*.sql``) from core for every target in the targets file.
 
 Incremental by construction. Facts are insert-only and carry a ``batch_id``, so the base
 aggregates (``marts.agg_*``) are kept between builds and only the facts of batches not yet

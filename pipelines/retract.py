@@ -6,10 +6,10 @@ What a retraction removes, by feed:
   ``core.fct_sales_event`` (or ``core.fct_sales_event_held``); cancels and returns of *other*
   files that refer to the file's order lines go back to ``raw.pending_sales_events`` with an open
   ``orphan_reference`` quarantine row, and load again when a file brings those order lines; the
-  file's own pending orphans leave the queue (``sql/core/fct_sales_event_retract.sql``);
+  file's own pending orphans leave the queue (``pipelines/resources/sql/core/fct_sales_event_retract.sql``);
 * **catalogues**: the snapshot's rows from ``raw.catalogue_items``; the supplier's product
   history is rebuilt and its facts re-pointed at the versions now valid on their order dates
-  (``sql/core/fct_sales_event_repoint.sql``);
+  (``pipelines/resources/sql/core/fct_sales_event_repoint.sql``);
 * **fx**: the rates that came from the file (``raw.fx_rates``, ``core.fx_rate``) — refused while
   any fact is valued at one of them: retract those sales files first (facts are never re-valued
   behind the user's back).

@@ -2,6 +2,11 @@
 
 Every field can be set by an environment variable with the ``XBORDER_`` prefix, e.g.
 ``XBORDER_HOME=/srv/xborder``. Paths under ``home`` are derived unless set explicitly.
+
+What the pipeline reads but does not generate ships inside the package, in
+``pipelines/resources/`` (:mod:`pipelines.package_files`), found the same way from a checkout
+(``pip install -e .``) as from an installed wheel. A user's own contracts and targets live
+outside the package: ``XBORDER_CONTRACTS_DIR`` and ``XBORDER_TARGETS_FILE``.
 """
 
 from __future__ import annotations
@@ -12,7 +17,9 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from pipelines.package_files import RESOURCES
+
+__all__ = ["RESOURCES", "Settings", "get_settings", "reset_settings"]
 
 
 class Settings(BaseSettings):
@@ -23,13 +30,15 @@ class Settings(BaseSettings):
     home: Path = Field(Path("data"), description="Root of everything generated.")
     landing: Path | None = Field(None, description="Landing zone; default HOME/landing.")
     warehouse: Path | None = Field(None, description="DuckDB file; default HOME/warehouse.duckdb.")
-    contracts_dir: Path = REPO_ROOT / "contracts"
-    targets_file: Path | None = Field(
-        None, description="Targets; default HOME/targets.sample.yml if generated, else targets.yml."
+    contracts_dir: Path = Field(
+        RESOURCES / "contracts", description="Contracts (catalogues/, channels/, suppliers/); default: packaged."
     )
-    reference_dir: Path = REPO_ROOT / "reference"
-    sql_dir: Path = REPO_ROOT / "sql"
-    gx_dir: Path = REPO_ROOT / "great_expectations"
+    targets_file: Path | None = Field(
+        None, description="Targets; default HOME/targets.sample.yml if generated, else the packaged targets.yml."
+    )
+    reference_dir: Path = Field(RESOURCES / "reference", description="Reference data; default the packaged files.")
+    sql_dir: Path = Field(RESOURCES / "sql", description="Migrations and models; default the packaged SQL.")
+    gx_dir: Path = Field(RESOURCES / "great_expectations", description="GX project; default the packaged one.")
     lock_timeout_s: float = Field(30.0, description="How long to wait for the warehouse lock.")
     fx_lookback_days: int = 7
     wait_days: int = Field(
@@ -55,11 +64,11 @@ class Settings(BaseSettings):
 
     @property
     def targets_path(self) -> Path:
-        """The targets in force: explicit, else the generated sample's scaled copy, else the repo's."""
+        """The targets in force: explicit, else the generated sample's scaled copy, else the packaged ones."""
         if self.targets_file:
             return self.targets_file.resolve()
         sample = self.home / "targets.sample.yml"
-        return sample.resolve() if sample.exists() else REPO_ROOT / "targets.yml"
+        return sample.resolve() if sample.exists() else RESOURCES / "targets.yml"
 
     @property
     def snapshot_dir(self) -> Path:

@@ -1,6 +1,6 @@
 """The DuckDB warehouse: connecting (with a clear error when locked) and migrating.
 
-Schema changes are versioned SQL files ``sql/<layer>/V<NNN>__<name>.sql``. They are applied in
+Schema changes are versioned SQL files ``pipelines/resources/sql/<layer>/V<NNN>__<name>.sql``. They are applied in
 version order across layers and recorded in ``audit.schema_migrations``; a re-run applies only
 what is new, and a changed applied file is an error (write a new version instead).
 """

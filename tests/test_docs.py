@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.settings import REPO_ROOT
+from tests import REPO_ROOT
 
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 
@@ -58,6 +58,10 @@ def test_design_is_in_the_repository_with_every_section() -> None:
     sections = re.findall(r"^## (\d+)\. ", design, flags=re.M)
     assert sections == [str(n) for n in range(1, 11)]
     cited = set()
-    for path in [*REPO_ROOT.glob("pipelines/**/*.py"), *REPO_ROOT.glob("sql/**/*.sql"), *_markdown()]:
+    for path in [
+        *REPO_ROOT.glob("pipelines/**/*.py"),
+        *REPO_ROOT.glob("pipelines/resources/sql/**/*.sql"),
+        *_markdown(),
+    ]:
         cited |= set(re.findall(r"design(?:\.md)? §(\d+)", path.read_text(encoding="utf-8")))
     assert cited and cited <= set(sections)

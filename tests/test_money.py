@@ -13,11 +13,11 @@ from hypothesis import strategies as st
 @pytest.fixture(scope="module")
 def mem() -> duckdb.DuckDBPyConnection:
     """An in-memory warehouse with the migrations (and so the money macros) applied."""
-    from pipelines.settings import REPO_ROOT
+    from pipelines.settings import RESOURCES
     from pipelines.warehouse import migrate
 
     connection = duckdb.connect()
-    migrate(connection, REPO_ROOT / "sql")
+    migrate(connection, RESOURCES / "sql")
     return connection
 
 

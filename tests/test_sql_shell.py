@@ -14,7 +14,7 @@ import pytest
 
 from pipelines.commands.sql import Format
 from pipelines.commands.sql_shell import shell
-from pipelines.settings import REPO_ROOT
+from tests import REPO_ROOT
 
 
 def _snapshot(path: Path, net: str) -> Path:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.settings import REPO_ROOT
+from pipelines.settings import RESOURCES
 from pipelines.targets import ALL, Target, Targets, TargetsError, load_targets, scope_label
 
 WINDOW = """    window_start: 2020-01-01
@@ -135,13 +135,13 @@ def test_scope_labels() -> None:
 
 
 def test_the_repository_targets_file_loads() -> None:
-    targets = load_targets(REPO_ROOT / "targets.yml")
+    targets = load_targets(RESOURCES / "targets.yml")
     assert targets[0].id == "uk_goods_to_cn" and targets[0].origins == ["GB"] and targets[0].destinations == ["CN"]
     assert all(t.origins == [] for t in targets[1:])  # the France procurement centre's views: any origin
 
 
 def test_the_commented_all_but_gb_example_in_targets_yml_loads(tmp_path) -> None:
-    lines = (REPO_ROOT / "targets.yml").read_text(encoding="utf-8").splitlines()
+    lines = (RESOURCES / "targets.yml").read_text(encoding="utf-8").splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("  # - id: exports_outside_the_uk"))
     uncommented = [line.replace("  # ", "  ", 1) for line in lines[start:]]
     path = tmp_path / "targets.yml"

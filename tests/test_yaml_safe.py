@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from pipelines.contracts import load_contract
-from pipelines.settings import REPO_ROOT
+from pipelines.settings import RESOURCES
 from pipelines.yaml_safe import YAML11_BOOLEAN_WORDS, load_yaml
 
 
@@ -32,7 +32,7 @@ def test_python_objects_are_refused() -> None:
 
 
 def test_a_contract_default_of_no_is_norway(tmp_path) -> None:
-    text = (REPO_ROOT / "contracts" / "catalogues" / "uk_csv_comma.yml").read_text(encoding="utf-8")
+    text = (RESOURCES / "contracts" / "catalogues" / "uk_csv_comma.yml").read_text(encoding="utf-8")
     text = text.replace("  country_of_origin: origin_country\n", "").replace(
         "units: {weight: kg}", "units: {weight: kg}\ndefaults: {country_of_origin: NO}"
     )

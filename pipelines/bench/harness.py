@@ -51,9 +51,10 @@ from pipelines.bench.data import (
 from pipelines.bench.reference import target_variables
 from pipelines.bench.rss import Measured, run_measured
 from pipelines.bench.single_pass import TARGET_KEYS
-from pipelines.settings import REPO_ROOT
+from pipelines.settings import RESOURCES
 
 SCHEMA = "xborder.bench/2"
+CODE = Path(__file__).resolve().parent  # in a checkout, inside its git work tree
 STEP_STAGES = ("load", "marts", "quality", "publish")
 RUN_STAGES = ("run", "noop", "increment", "day")
 STAGES = STEP_STAGES + RUN_STAGES
@@ -182,7 +183,7 @@ def run_bench(options: BenchOptions, progress: Progress | None = None) -> dict[s
 
     say(f"sample data: {options.order_lines:,} order lines, seed {options.seed}")
     dataset = ensure_dataset(bench_home, options.seed, options.order_lines, run.logs, run.env)
-    shutil.copy2(dataset.targets if dataset.targets.exists() else REPO_ROOT / "targets.yml", run.targets)
+    shutil.copy2(dataset.targets if dataset.targets.exists() else RESOURCES / "targets.yml", run.targets)
     history, later = stage_history(dataset, run.landing)
     same_day: Dataset | None = None
     day_files: list[Path] = []
@@ -557,14 +558,14 @@ def _host() -> dict[str, Any]:
 
 
 def _code_version() -> dict[str, Any]:
-    """The checkout's commit and whether the working tree differs from it (read-only git)."""
+    """The checkout's commit and whether the working tree differs from it (read-only git; None when installed)."""
     try:
         commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+            ["git", "rev-parse", "HEAD"], cwd=CODE, capture_output=True, text=True, check=True
         ).stdout.strip()
         dirty = subprocess.run(
             ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=REPO_ROOT,
+            cwd=CODE,
             capture_output=True,
             text=True,
             check=True,

@@ -19,6 +19,8 @@ import re
 import time
 from collections.abc import Callable
 from datetime import date
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +29,8 @@ import yaml
 
 from pipelines.bench.xlsx import xlsx_to_csv
 
-SQL_PATH = Path(__file__).with_name("reference.sql")
-READERS_PATH = Path(__file__).with_name("readers.sql")
+SQL_PATH = files("pipelines.bench") / "reference.sql"
+READERS_PATH = files("pipelines.bench") / "readers.sql"
 VARIABLE = "getvariable('files')"  # where the month-by-month runner's reading parts find their files
 STEP = re.compile(r"^-- @step (\w+)\s*$", re.MULTILINE)
 INCLUDE = re.compile(r"\{@(\w+)\}")
@@ -67,9 +69,10 @@ def readers() -> dict[str, str]:
     return steps(READERS_PATH.read_text(encoding="utf-8"))
 
 
-def script(path: Path, parts: dict[str, str]) -> dict[str, str]:
+def script(path: Traversable, parts: dict[str, str]) -> dict[str, str]:
     """The steps of the script at ``path`` with their ``{@part}`` includes filled in."""
-    return {name: INCLUDE.sub(lambda m: parts[m.group(1)], sql) for name, sql in steps(path.read_text("utf-8")).items()}
+    text = path.read_text(encoding="utf-8")
+    return {name: INCLUDE.sub(lambda m: parts[m.group(1)], sql) for name, sql in steps(text).items()}
 
 
 def reading(parts: dict[str, str], part: str, files: str) -> str:

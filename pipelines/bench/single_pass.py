@@ -17,6 +17,7 @@ import argparse
 import json
 import shutil
 import time
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,7 @@ from pipelines.bench.reference import (
     target_variables,
 )
 
-SQL_PATH = Path(__file__).with_name("single_pass.sql")
+SQL_PATH = files("pipelines.bench") / "single_pass.sql"
 TARGET_KEYS = ("origins", "origin_exclude", "destinations", "destination_exclude", "window_start", "window_end")
 
 

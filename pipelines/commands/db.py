@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import typer
 
-app = typer.Typer(help="The warehouse schema: versioned SQL files in sql/, applied in order.")
+app = typer.Typer(help="The warehouse schema: versioned SQL files in pipelines/resources/sql/, applied in order.")
 
 
 @app.command("migrate")
 def migrate_command() -> None:
-    """Apply the SQL migrations not yet applied (sql/<layer>/V<NNN>__name.sql).
+    """Apply the SQL migrations not yet applied (pipelines/resources/sql/<layer>/V<NNN>__name.sql).
 
     Safe to re-run: applied versions are recorded in audit.schema_migrations and skipped.
 

@@ -37,7 +37,7 @@ def command(
     1. `xborder generate` into $XBORDER_HOME/landing (skipped when it already holds sales files).
     2. Airflow in a project-local $AIRFLOW_HOME (default ./airflow_home): `airflow db migrate`
        and the one-slot pool xborder_warehouse.
-    3. The DAGs of dags/, each run for real with dag.test(): fx_rates, supplier_catalogues,
+    3. The DAGs of pipelines/dags/, each run for real with dag.test(): fx_rates, supplier_catalogues,
        sales_events (the feeds, whose assets schedule the build), then warehouse_build.
     4. A summary: EUR to date against each target, where the warehouse, the analysts' snapshot,
        the report and the Data Docs are, and how to query them.

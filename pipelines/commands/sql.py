@@ -74,17 +74,17 @@ def command(
     SELECT table_name, comment FROM duckdb_tables(). The marts: marts.export_progress_latest
     (the headline per target), marts.export_progress_daily, marts.export_breakdown_monthly,
     marts.export_all_goods_monthly; core: fct_sales_event, dim_product (SCD2), fx_rate, dim_*.
-    Ready queries: sql/examples/ (docs/analysts.md).
+    Ready queries: pipelines/resources/sql/examples/ (docs/analysts.md).
 
     Examples:
 
       xborder sql "SELECT target_id, cumulative_net_eur, pct_of_target, status FROM marts.export_progress_latest"
 
-      xborder sql --file sql/examples/progress_to_date.sql
+      xborder sql --file pipelines/resources/sql/examples/progress_to_date.sql
 
-      xborder sql --file sql/examples/top_chapters.sql --format csv > chapters.csv
+      xborder sql --file pipelines/resources/sql/examples/top_chapters.sql --format csv > chapters.csv
 
-      xborder sql --file sql/examples/top_chapters.sql --format markdown  # a table for an issue or a wiki
+      xborder sql --file pipelines/resources/sql/examples/top_chapters.sql --format markdown  # for a wiki
 
       xborder sql                 # interactive: statements end with ';', .help lists the dot commands
 

@@ -25,7 +25,7 @@ HELP = """\
   .format FORMAT            table, vertical, csv, json or markdown (now: {format}); a table
                             wider than the terminal prints one block per row
   .limit N                  rows shown in table format (now: {limit})
-  .read FILE                run the SQL in FILE (e.g. sql/examples/top_chapters.sql)
+  .read FILE                run the SQL in FILE (e.g. pipelines/resources/sql/examples/top_chapters.sql)
   .reload                   switch to the snapshot published most recently
   .help                     this list
   .quit                     leave (or Ctrl-D)

@@ -18,7 +18,7 @@ from pipelines.generate.mix import load_mix
 from pipelines.generate.products import build_products, month_grid
 from pipelines.generate.sales import CHANNELS, SalesWriter, apportion, day_weights
 from pipelines.generate.suppliers import roster, supplier_frame
-from pipelines.settings import REPO_ROOT
+from pipelines.settings import RESOURCES
 
 # The sample's target reaches this share of the sample's expected UK->CN net sales, so that
 # the series crosses the target shortly before the final deadline.
@@ -59,8 +59,8 @@ def generate(
     end: date = date(2021, 6, 30),
     suppliers: int | None = None,
     skus_per_supplier: int = 250,
-    reference_dir: Path = REPO_ROOT / "reference",
-    contracts_dir: Path = REPO_ROOT / "contracts",
+    reference_dir: Path = RESOURCES / "reference",
+    contracts_dir: Path = RESOURCES / "contracts",
     progress: Callable[[str, int, int], None] | None = None,
 ) -> GenerateSummary:
     """Write the sample landing zone under ``out`` and ``out.parent / targets.sample.yml``."""

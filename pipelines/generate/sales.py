@@ -272,7 +272,7 @@ class SalesWriter:
 
 
 def render(channel: str, e: pl.DataFrame) -> pl.DataFrame:
-    """Canonical events in the channel's own layout (see contracts/channels/)."""
+    """Canonical events in the channel's own layout (see pipelines/resources/contracts/channels/)."""
     price, discount = money_text(pl.col("price_cents")), money_text(pl.col("discount_cents"))
     if channel == "tmall_global":
         return e.select(

@@ -1,7 +1,7 @@
 """The supplier roster: 44 UK and EU suppliers.
 
 The roster is fixed (not drawn from the seed) so that the contracts shipped in
-``contracts/catalogues/`` can name their suppliers; each supplier's layout is the contract
+``pipelines/resources/contracts/catalogues/`` can name their suppliers; each supplier's layout is the contract
 that lists it.
 """
 

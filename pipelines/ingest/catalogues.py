@@ -237,7 +237,7 @@ def rebuild_products(
 ) -> list[str]:
     """Recompute the SCD2 history of these suppliers from all their snapshots, then re-point their facts.
 
-    Facts follow the version valid on their order date (``sql/core/fct_sales_event_repoint.sql``):
+    Facts follow the version valid on their order date (``pipelines/resources/sql/core/fct_sales_event_repoint.sql``):
     a late, corrected or retracted snapshot re-slices the history and the facts move with it; an
     order line left without a version is held out of core (``unknown_product``) until one covers
     it again. When any fact changed, the marts are invalidated (the next build is full).
@@ -280,7 +280,7 @@ def repoint_facts(
     """Facts of the suppliers in temp table ``affected_suppliers`` follow ``core.dim_product`` as it is now.
 
     Temp table ``rp_before`` holds those suppliers' versions before the change
-    (``sql/core/fct_sales_event_repoint.sql``). The marts are invalidated when any fact changed.
+    (``pipelines/resources/sql/core/fct_sales_event_repoint.sql``). The marts are invalidated when any fact changed.
     Returns the facts re-pointed and notes for the load summary, worded by the caller's reasons.
     """
     con.execute("SET VARIABLE batch_id = ?", [batch_id])
@@ -394,7 +394,7 @@ def _validate(con: duckdb.DuckDBPyConnection, typed: pl.DataFrame) -> pl.DataFra
 def checked(typed: pl.DataFrame, hs6: pl.Series, countries: pl.Series, currencies: pl.Series) -> pl.DataFrame:
     """Add ``reason``/``column_name`` (first rule broken, null when the row passes) and ``duplicate``.
 
-    Pure: the reference codes are passed in (from the warehouse on load, from ``reference/``
+    Pure: the reference codes are passed in (from the warehouse on load, from ``pipelines/resources/reference/``
     in ``xborder contract check``); ceilings come from the ``limit_*`` columns of ``canonical``.
     Duplicates are judged per file (``sha256``).
     """

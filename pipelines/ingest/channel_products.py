@@ -1,11 +1,11 @@
 """A channel's own products: product versions for a channel no supplier catalogue describes.
 
-A sales channel contract may have a ``products`` section (``contracts/README.md``, *Channels
+A sales channel contract may have a ``products`` section (``pipelines/resources/contracts/README.md``, *Channels
 without a catalogue*): ``defaults`` (country_of_origin, hs_code, category, unit_weight_kg, title,
 brand) and/or a ``sku_map`` CSV (``supplier_sku`` plus any of those attributes; an empty cell
 falls back to the default). Before a sales chunk of such a channel is conformed,
 :func:`ensure_products` makes sure every (supplier_id, supplier_sku) of the chunk has its version
-in ``core.dim_product`` (``sql/core/dim_product_channel.sql``):
+in ``core.dim_product`` (``pipelines/resources/sql/core/dim_product_channel.sql``):
 
 * attributes from the SKU's map row, else the defaults; the title is the SKU itself when neither
   gives one; ``attribute_source`` says where each came from (``sku_map:<path>``,
@@ -26,7 +26,7 @@ Cost per chunk follows the chunk's new SKUs. When the section's content changes 
 defaults, the map's bytes, the paths), every SKU the channel has products, held facts or waiting
 sales for is evaluated again once, the versions that changed are rewritten, the facts pointing at
 them take the new origin, HS code, chapter, category and weight
-(``sql/core/fct_sales_event_repoint.sql``), the marts are invalidated, and the change is recorded
+(``pipelines/resources/sql/core/fct_sales_event_repoint.sql``), the marts are invalidated, and the change is recorded
 in ``audit.channel_product_maps``. :func:`refresh_products` does the same without a sales chunk.
 """
 

@@ -3,7 +3,8 @@
 Orders and standalone credits whose product version (``unknown_product``) or ECB rate
 (``fx_rate_missing``) is missing, and cancels and returns whose order line is not loaded
 (``orphan_reference``), wait in ``raw.pending_sales_events`` with an open quarantine row. Every
-sales load of a channel re-evaluates that channel's waiting events (``sql/core/fct_sales_event_load.sql``);
+sales load of a channel re-evaluates that channel's waiting events
+(``pipelines/resources/sql/core/fct_sales_event_load.sql``);
 :func:`resolve_pending` runs the same SQL for every channel without new sales files, so that a
 catalogue snapshot or an ECB file that lands after the sales it prices loads them in the same run
 (``pipelines.runner.resolve_pending``: after the feeds in ``xborder run``, and in the fx and

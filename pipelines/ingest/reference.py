@@ -1,4 +1,4 @@
-"""Reference dimensions from the real public files in ``reference/``.
+"""Reference dimensions from the real public files in ``pipelines/resources/reference/``.
 
 Countries (ISO 3166; Namibia is ``NA``, never null), currencies (ISO 4217, active and
 withdrawn), HS 2022 sections and codes. Each file's sha256 is recorded in the ledger (feed

@@ -3,7 +3,7 @@
 Each channel's contract says how its files mark cancellations and returns, in which time zone
 its timestamps are, its numbers' convention (decimal mark, thousands separator) and its
 plausibility ceilings (``limits``). Rows are made canonical in Polars (vectorised), then
-conformed in DuckDB SQL (``sql/core/fct_sales_event_load.sql``): duplicates, point-in-time
+conformed in DuckDB SQL (``pipelines/resources/sql/core/fct_sales_event_load.sql``): duplicates, point-in-time
 product versions, ECB rates and exact EUR values, cancellations and returns, late data.
 
 Row rules (reason codes), Polars: ``missing_field``, ``text_too_long`` and ``control_characters``

@@ -56,7 +56,7 @@ def load_suppliers(con: duckdb.DuckDBPyConnection, settings: Settings, batch_id:
 def checked(frame: pl.DataFrame, countries: pl.Series, currencies: pl.Series) -> pl.DataFrame:
     """Trim and upper-case the fields, add ``reason``/``column_name`` (first rule broken) and ``duplicate``.
 
-    Pure: the reference codes are passed in (from the warehouse on load, from ``reference/``
+    Pure: the reference codes are passed in (from the warehouse on load, from ``pipelines/resources/reference/``
     in ``xborder contract check``). Duplicates are judged per file (``sha256``).
     """
     countries_set, currencies_set = set(countries), set(currencies)

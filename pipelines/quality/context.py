@@ -1,4 +1,4 @@
-"""The GX project in ``great_expectations/`` as a file data context.
+"""The GX project in ``pipelines/resources/great_expectations/`` as a file data context.
 
 Suites, validation definitions and checkpoints are read from the repository (committed);
 validation results and Data Docs go to ``settings.gx_output_dir`` (under ``XBORDER_HOME``),
@@ -25,9 +25,9 @@ def get_context(settings: Settings) -> FileDataContext:
     """The project's file data context, progress bars off, output under ``settings.gx_output_dir``."""
     key = (settings.gx_dir.resolve(), settings.gx_output_dir)
     if key not in _contexts:
+        import great_expectations as gx
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
-        import great_expectations as gx
         import pipelines.quality.datasource  # noqa: F401  (registers the xborder_duckdb datasource type)
 
         settings.gx_output_dir.mkdir(parents=True, exist_ok=True)

@@ -24,12 +24,12 @@ from typing import Any
 
 import duckdb
 from great_expectations.render.view import DefaultJinjaIndexPageView, DefaultJinjaPageView
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+from jinja2 import ChoiceLoader, Environment, PackageLoader, select_autoescape
 
 from pipelines.settings import Settings
 
 log = logging.getLogger(__name__)
-TEMPLATES = Path(__file__).with_name("docs_templates")
+TEMPLATES = "docs_templates"  # package data of pipelines.quality, read through importlib
 FILE_ROWS = 500  # (file, reason) rows listed on the quarantine page
 
 
@@ -65,7 +65,7 @@ def table_rows(
 
 def _go_offline(env: Environment) -> None:
     assert env.loader is not None  # GX's views load their own templates
-    env.loader = ChoiceLoader([FileSystemLoader(str(TEMPLATES)), env.loader])
+    env.loader = ChoiceLoader([PackageLoader("pipelines.quality", TEMPLATES), env.loader])
     env.filters["xb_table_rows"] = table_rows
 
 
@@ -182,7 +182,7 @@ def quarantine_summary(con: duckdb.DuckDBPyConnection, source: str) -> Quarantin
 
 def write_quarantine_page(path: Path, summary: QuarantineSummary) -> Path:
     """``quarantine.html``: the same look as the Data Docs, every value escaped (rows come from landed files)."""
-    env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(default=True))
+    env = Environment(loader=PackageLoader("pipelines.quality", TEMPLATES), autoescape=select_autoescape(default=True))
     html = env.get_template("quarantine.html.j2").render(
         summary=summary,
         file_rows=FILE_ROWS,

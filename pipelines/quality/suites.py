@@ -1,6 +1,6 @@
 """The GX project's suites, assets and checkpoints, written as reviewable Python.
 
-``great_expectations/`` (committed) is generated from this module: run
+``pipelines/resources/great_expectations/`` (committed) is generated from this module: run
 ``python -m pipelines.quality.suites`` after changing a rule; a test fails while the committed
 JSON differs from what this module writes. Each rule has a stable name (``meta.rule``, the
 ``rule`` column of ``audit.dq_results``), a severity and a note saying why it matters.

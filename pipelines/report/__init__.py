@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from pipelines.report.data import report_data
 from pipelines.report.format import FILTERS
@@ -26,13 +26,13 @@ from pipelines.snapshot import current_snapshot
 __all__ = ["REPORT", "WORKBOOK", "render", "report_data", "write_report"]
 
 REPORT = "export_tracking.html"
-TEMPLATES = Path(__file__).parent / "templates"
+TEMPLATES = "templates"  # package data of pipelines.report, read through importlib
 
 
 def render(data: dict[str, Any], *, snapshot: str, quality_link: str | None, generated: datetime) -> str:
     """The report's HTML for ``report_data`` output."""
     env = Environment(
-        loader=FileSystemLoader(TEMPLATES),
+        loader=PackageLoader("pipelines.report", TEMPLATES),
         autoescape=select_autoescape(["j2", "html"]),
         undefined=StrictUndefined,
         trim_blocks=True,

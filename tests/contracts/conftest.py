@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.settings import REPO_ROOT, Settings, get_settings, reset_settings
+from pipelines.settings import RESOURCES, Settings, get_settings, reset_settings
 from tests.ingest.conftest import landing, load, wh  # noqa: F401 - fixtures
 from tests.ingest.test_sales import ready  # noqa: F401 - fixture: ECB rates and GB001's catalogue
 
@@ -27,7 +27,7 @@ timestamp: {format: "%Y-%m-%d %H:%M", timezone: UTC}
 def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
     """Settings whose contracts folder is a copy of the repo's, under the test's own folder."""
     contracts = tmp_path / "contracts"
-    shutil.copytree(REPO_ROOT / "contracts", contracts)
+    shutil.copytree(RESOURCES / "contracts", contracts)
     monkeypatch.setenv("XBORDER_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("XBORDER_CONTRACTS_DIR", str(contracts))
     monkeypatch.setenv("XBORDER_LOCK_TIMEOUT_S", "2")

@@ -137,7 +137,7 @@ def test_reference_dims_and_suppliers_load_before_discovery(dags: dict) -> None:
     assert dags["fx_rates"].task_dict["load_fx"].upstream_task_ids == {"load_reference"}
 
 
-# The helpers the tasks share (dags/xborder_common.py), without a running task.
+# The helpers the tasks share (pipelines/dags/xborder_common.py), without a running task.
 
 
 def test_combine_adds_counts_and_money_exactly() -> None:

@@ -67,7 +67,7 @@ def test_generate_run_matches_independent_sql_and_rerun_changes_nothing(settings
 
 @pytest.mark.e2e
 def test_sql_examples_run_as_written_on_the_snapshot(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every ready query of sql/examples/ runs through `xborder sql --file` on the published snapshot."""
+    """Every ready query of pipelines/resources/sql/examples/ runs through `xborder sql --file` on the published snapshot."""
     import json
 
     from typer.testing import CliRunner

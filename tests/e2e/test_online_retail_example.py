@@ -20,7 +20,8 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pytest
 
-from pipelines.settings import REPO_ROOT
+from pipelines.settings import RESOURCES
+from tests import REPO_ROOT
 from tests.e2e.test_edges import cli
 
 pytestmark = pytest.mark.e2e
@@ -49,7 +50,7 @@ CENT = Decimal("0.01")
 
 
 def gbp_rates() -> dict[date, Decimal]:
-    with (REPO_ROOT / "reference" / "eurofxref-hist.csv").open(newline="") as f:
+    with (RESOURCES / "reference" / "eurofxref-hist.csv").open(newline="") as f:
         return {
             date.fromisoformat(r["Date"]): Decimal(r["GBP"]) for r in csv.DictReader(f) if r["GBP"] not in ("", "N/A")
         }
@@ -98,10 +99,10 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The README's commands, in a throwaway home with its own copy of contracts/."""
     root = tmp_path_factory.mktemp("online_retail")
     contracts, home = root / "contracts", root / "data"
-    shutil.copytree(REPO_ROOT / "contracts", contracts)
+    shutil.copytree(RESOURCES / "contracts", contracts)
     shutil.copy(EXAMPLE / "online_retail.yml", contracts / "channels")  # the one file that onboards it
     (home / "landing" / "fx").mkdir(parents=True)
-    shutil.copy(REPO_ROOT / "reference" / "eurofxref-hist.csv", home / "landing" / "fx")
+    shutil.copy(RESOURCES / "reference" / "eurofxref-hist.csv", home / "landing" / "fx")
     shutil.copytree(EXAMPLE / "landing" / "sales", home / "landing" / "sales")
     env = {"XBORDER_CONTRACTS_DIR": str(contracts), "XBORDER_TARGETS_FILE": str(EXAMPLE / "targets.yml")}
     result = cli(home, "run", **env)

@@ -14,7 +14,7 @@ from pipelines.contracts import channel_contracts, load_contracts, supplier_cont
 from pipelines.generate import generate
 from pipelines.generate.mix import load_mix
 from pipelines.readers import read_landed
-from pipelines.settings import REPO_ROOT
+from pipelines.settings import RESOURCES
 
 START, END = date(2019, 10, 1), date(2019, 12, 31)
 LINES = 20_000
@@ -38,7 +38,7 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def sales(sample: Path) -> pl.DataFrame:
     frames = []
-    for channel, contract in channel_contracts(load_contracts(REPO_ROOT / "contracts", "sales")).items():
+    for channel, contract in channel_contracts(load_contracts(RESOURCES / "contracts", "sales")).items():
         for path in sorted((sample / "sales" / channel).rglob(contract.file_glob)):
             frames.append(
                 read_landed(path, contract)
@@ -63,7 +63,7 @@ def test_roster_and_layouts(sample: Path) -> None:
     assert master.height >= 40
     assert master["country"].n_unique() >= 7
     assert {"GB", "FR", "DE", "IT", "ES", "NL", "IE"} <= set(master["country"])
-    contracts = load_contracts(REPO_ROOT / "contracts", "catalogues")
+    contracts = load_contracts(RESOURCES / "contracts", "catalogues")
     by_supplier = supplier_contracts(contracts)
     assert set(master["supplier_id"]) == set(by_supplier)
     formats = {(c.format, c.delimiter, c.decimal, c.encoding) for c in contracts}
@@ -75,7 +75,7 @@ def test_roster_and_layouts(sample: Path) -> None:
 
 
 def test_every_catalogue_file_reads_through_its_contract(sample: Path) -> None:
-    by_supplier = supplier_contracts(load_contracts(REPO_ROOT / "contracts", "catalogues"))
+    by_supplier = supplier_contracts(load_contracts(RESOURCES / "contracts", "catalogues"))
     accented = 0
     for supplier, contract in by_supplier.items():
         files = sorted((sample / "catalogues" / supplier).glob(contract.file_glob))
@@ -89,21 +89,21 @@ def test_every_catalogue_file_reads_through_its_contract(sample: Path) -> None:
 
 
 def test_gtin_check_digits_and_real_hs_codes(sample: Path) -> None:
-    contract = supplier_contracts(load_contracts(REPO_ROOT / "contracts", "catalogues"))["GB001"]
+    contract = supplier_contracts(load_contracts(RESOURCES / "contracts", "catalogues"))["GB001"]
     frame = pl.concat([read_landed(p, contract) for p in sorted((sample / "catalogues" / "GB001").glob("*.csv"))])
     good = frame.filter(~pl.col("supplier_sku").str.starts_with("XQ-"))
     assert good["gtin"].str.contains(r"^\d{13}$").all()
     digit = [good["gtin"].str.slice(i, 1).cast(pl.Int64) for i in range(13)]
     weighted = sum(d * (3 if i % 2 else 1) for i, d in enumerate(digit[:12]))
     assert ((10 - weighted % 10) % 10 == digit[12]).all()
-    hs6 = {c for codes in load_mix(REPO_ROOT / "reference").hs6.values() for c in codes}
+    hs6 = {c for codes in load_mix(RESOURCES / "reference").hs6.values() for c in codes}
     assert set(good["hs_code"]) <= hs6
 
 
 def test_chapter_mix_follows_comtrade_shares(sample: Path, sales: pl.DataFrame) -> None:
-    mix = load_mix(REPO_ROOT / "reference")
+    mix = load_mix(RESOURCES / "reference")
     expected = dict(zip(mix.chapters, mix.shares, strict=True))
-    by_supplier = supplier_contracts(load_contracts(REPO_ROOT / "contracts", "catalogues"))
+    by_supplier = supplier_contracts(load_contracts(RESOURCES / "contracts", "catalogues"))
     catalogue = (
         pl.concat(
             [
@@ -124,7 +124,7 @@ def test_chapter_mix_follows_comtrade_shares(sample: Path, sales: pl.DataFrame) 
 
 
 def test_fx_files_are_the_real_ecb_data(sample: Path) -> None:
-    real = (REPO_ROOT / "reference" / "eurofxref-hist.csv").read_text().splitlines()
+    real = (RESOURCES / "reference" / "eurofxref-hist.csv").read_text().splitlines()
     cut = (sample / "fx" / "eurofxref-hist.csv").read_text().splitlines()
     assert cut[0] == real[0]
     assert set(cut[1:]) <= set(real[1:])

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from pipelines.cli import app
 from pipelines.contracts import channel_contracts, load_contracts, supplier_contracts
 from pipelines.generate import generate
-from pipelines.settings import REPO_ROOT, Settings
+from pipelines.settings import RESOURCES, Settings
 from tests.ingest.conftest import rows
 from tests.ingest.test_catalogues import SUPPLIERS, UK_HEADER
 
@@ -295,7 +295,7 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_every_generated_layout_fits_its_contract(settings: Settings, sample: Path) -> None:
-    catalogues = supplier_contracts(load_contracts(REPO_ROOT / "contracts", "catalogues"))
+    catalogues = supplier_contracts(load_contracts(RESOURCES / "contracts", "catalogues"))
     seen = set()
     for supplier_dir in sorted((sample / "catalogues").iterdir()):
         contract = catalogues[supplier_dir.name]
@@ -307,7 +307,7 @@ def test_every_generated_layout_fits_its_contract(settings: Settings, sample: Pa
         assert code == 0 and doc["status"] == "fits", doc
         assert doc["rows_read"] == doc["rows_would_load"] + doc["rows_quarantined"] + doc["rows_duplicate"] > 0
     assert len(seen) == 8  # every catalogue layout
-    for channel in channel_contracts(load_contracts(REPO_ROOT / "contracts", "sales")):
+    for channel in channel_contracts(load_contracts(RESOURCES / "contracts", "sales")):
         path = sorted((sample / "sales" / channel).rglob("*.*"))[0]
         code, doc = check_json(path, "--contract", channel)
         assert code == 0 and doc["feed"] == "sales" and doc["rows_read"] > 0, doc

@@ -33,11 +33,11 @@ from pipelines.contract_init import (
 )
 from pipelines.contracts import ContractError, load_contract
 from pipelines.generate import generate
-from pipelines.settings import REPO_ROOT, Settings
+from pipelines.settings import RESOURCES, Settings
 from tests.ingest.test_contract_check import WIDE, write
 
 runner = CliRunner()
-CONTRACTS = REPO_ROOT / "contracts"
+CONTRACTS = RESOURCES / "contracts"
 
 
 def saved(draft_text: str, path: Path) -> Path:

@@ -1,6 +1,6 @@
 """ECB rates: both file formats, their quirks, the 7-day look-back, overlaps and conflicts.
 
-Values are the real ECB reference rates of those days (reference/eurofxref-hist.csv).
+Values are the real ECB reference rates of those days (pipelines/resources/reference/eurofxref-hist.csv).
 """
 
 from __future__ import annotations

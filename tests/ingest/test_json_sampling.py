@@ -10,14 +10,14 @@ import pytest
 
 from pipelines.contracts import Contract, channel_contracts, load_contracts
 from pipelines.readers import JSON_SAMPLE_RECORDS, read_landed
-from pipelines.settings import REPO_ROOT
+from pipelines.settings import RESOURCES
 
 AFTER_SAMPLE = JSON_SAMPLE_RECORDS + 5  # the record that differs comes after the sampled ones
 
 
 @pytest.fixture(scope="module")
 def tmall() -> Contract:
-    return channel_contracts(load_contracts(REPO_ROOT / "contracts", "sales"))["tmall_global"]
+    return channel_contracts(load_contracts(RESOURCES / "contracts", "sales"))["tmall_global"]
 
 
 def record(i: int, **changes: object) -> dict[str, object]:

@@ -16,8 +16,8 @@ import pytest
 
 from pipelines import snapshot
 from pipelines.marts import build_marts
-from pipelines.settings import REPO_ROOT
 from pipelines.snapshot import NoSnapshot, current_snapshot, publish
+from tests import REPO_ROOT
 from tests.marts.conftest import D, add_facts, table
 
 # An analyst's session: opens the snapshot read-only, answers, signals, keeps the connection

@@ -12,9 +12,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 import duckdb
+import great_expectations.expectations as gxe
 import pytest
 
-import great_expectations.expectations as gxe
 from pipelines.quality.context import get_context
 from pipelines.quality.datasource import _ReadOnlyConnection, bound
 from pipelines.settings import Settings

@@ -45,7 +45,8 @@ from pipelines.quality.suites import (
     where,
 )
 from pipelines.quality.validations import spool_dir, store_spooled
-from pipelines.settings import REPO_ROOT, Settings
+from pipelines.settings import Settings
+from tests import REPO_ROOT
 from tests.quality.conftest import execute, one
 from tests.quality.test_gates import (
     catalogue_bad_gtin,
@@ -137,9 +138,9 @@ def table(tmp_path) -> Iterator[duckdb.DuckDBPyConnection]:  # noqa: ANN001
 @pytest.fixture(scope="module")
 def gx() -> Iterator[Any]:
     """An ephemeral GX context (GX imported once for the module)."""
+    import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
-    import great_expectations as gx
     import pipelines.quality.datasource  # noqa: F401  (registers xborder_duckdb)
 
     context = gx.get_context(mode="ephemeral")
@@ -149,9 +150,9 @@ def gx() -> Iterator[Any]:
 
 def gx_validate(context: Any, con: duckdb.DuckDBPyConnection, suite: Suite, query: str) -> list[Any]:
     """GX's own validation of ``suite`` over ``query`` (result format SUMMARY), in GX's order."""
+    import great_expectations as gx
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
-    import great_expectations as gx
     from pipelines.quality.datasource import bound
 
     name = f"t{len(context.data_sources.all())}"

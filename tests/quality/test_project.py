@@ -9,9 +9,9 @@ import pytest
 
 from pipelines.quality.context import get_context
 from pipelines.quality.suites import ASSETS, FEEDS, STAGES, SUITES, project_files, suites_for, write_project
-from pipelines.settings import REPO_ROOT, Settings
+from pipelines.settings import RESOURCES, Settings
 
-GX_DIR = REPO_ROOT / "great_expectations"
+GX_DIR = RESOURCES / "great_expectations"
 REGENERATE = "regenerate with `python -m pipelines.quality.suites` (never edit the JSON by hand)"
 
 

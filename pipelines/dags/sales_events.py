@@ -5,7 +5,7 @@
 2. **channels_with_new_files**: which channels have files under
    `landing/sales/<channel>/<date>/` not yet in `audit.load_ledger`.
 3. **load_channel**: one mapped task per such channel: files read through the channel's contract
-   (`contracts/channels/`), events valued in EUR at the ECB rate of the order date (exact,
+   (`pipelines/resources/contracts/channels/`), events valued in EUR at the ECB rate of the order date (exact,
    half-even per line), cancellations and returns applied, bad rows quarantined with a reason,
    late cancels and returns held until their order line arrives.
 4. **quality_sales**: the `sales` quality gate; on success the asset `xborder_sales_events` is

@@ -37,7 +37,7 @@ SNAPSHOT = Asset(name="xborder_snapshot", uri="xborder://snapshot/current.duckdb
 REPORTS = Asset(name="xborder_reports", uri="xborder://reports/export_tracking", group=GROUP)
 
 # Every task: an owner, retries with exponential back-off (a locked warehouse clears), a timeout,
-# and an e-mail when it fails for good (a failed gate names its rules: dags/xborder_alerts.py).
+# and an e-mail when it fails for good (a failed gate names its rules: pipelines/dags/xborder_alerts.py).
 DEFAULT_ARGS: dict[str, Any] = {
     "owner": OWNER,
     "retries": 3,
@@ -122,7 +122,7 @@ def record_lineage(step: str, args: Sequence[Any], result: Any) -> None:
 
 @task(pool=POOL, execution_timeout=timedelta(minutes=10))
 def load_reference() -> dict[str, Any]:
-    """Reference dimensions shipped in `reference/` (ISO countries and currencies, HS 2022).
+    """Reference dimensions shipped in `pipelines/resources/reference/` (ISO countries and currencies, HS 2022).
 
     Loaded only when a file's checksum is new; every feed needs them to validate its rows.
     """

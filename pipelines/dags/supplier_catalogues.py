@@ -6,7 +6,7 @@
 3. **suppliers_with_new_files**: which suppliers have catalogue files under
    `landing/catalogues/<supplier_id>/` not yet in `audit.load_ledger`.
 4. **load_catalogue**: one mapped task per such supplier: its files are read through the
-   supplier's contract (`contracts/catalogues/`), bad rows quarantined with a reason, and its
+   supplier's contract (`pipelines/resources/contracts/catalogues/`), bad rows quarantined with a reason, and its
    product history (SCD2 `core.dim_product`) rebuilt.
 5. **resolve_pending**: the sales that were waiting for a product version (`unknown_product`, in
    `raw.pending_sales_events`) load now, in every channel, even when no sales file is new.
