@@ -307,9 +307,14 @@ def sales_event_twice(s: Settings) -> None:
     execute(s, "INSERT INTO raw.sales_events (SELECT * FROM raw.sales_events ORDER BY ALL LIMIT 1)")
 
 
+def catalogue_weights_in_grams(s: Settings) -> None:
+    """Every 20th listed weight a thousand times too large (grams as kg): weight_plausible, a between rule, fails."""
+    execute(s, "UPDATE raw.catalogue_items SET unit_weight_kg = 5000 WHERE line_number % 20 = 0")
+
+
 CORRUPT = {  # failing column and SQL rules in each stage (see test_gates)
     "fx": (fx_duplicate_rate, fx_negative_rate),
-    "catalogues": (catalogue_bad_gtin, catalogue_sku_twice),
+    "catalogues": (catalogue_bad_gtin, catalogue_sku_twice, catalogue_weights_in_grams),
     "sales": (sales_unknown_event_type, sales_event_twice),
     "core": (core_negative_rate, core_event_date_moved),
     "marts": (marts_bad_status, marts_cumulative_off),
