@@ -47,6 +47,9 @@ BREAKDOWN_DIMENSIONS = (
     "origin_country",
     "ship_to_country",
 )
+# GX's LegacyDiagnosticRendererType.META_PROPERTIES: a suite's meta.notes in this format makes its
+# validation pages add a column per key, read from each expectation's meta.attributes.
+META_PROPERTIES = "renderer.diagnostic.meta_properties"
 _NAMESPACE = uuid.UUID("5b0f1c2e-7a51-4f0e-9b7e-3c2d1e0a9f11")
 
 
@@ -1196,7 +1199,8 @@ def _store(base_directory: str) -> dict[str, Any]:
 
 
 def _project_config() -> dict[str, Any]:
-    offline_view = {"module_name": "pipelines.quality.docs", "class_name": "OfflinePageView"}
+    docs = "pipelines.quality.docs"
+    offline_view = {"module_name": docs, "class_name": "OfflinePageView"}
     return {
         "config_version": 4.0,
         "config_variables_file_path": None,
@@ -1228,13 +1232,25 @@ def _project_config() -> dict[str, Any]:
                     "base_directory": "${XBORDER_GX_OUTPUT}/data_docs/",
                 },
                 "site_index_builder": {
-                    "class_name": "DefaultSiteIndexBuilder",
+                    "module_name": docs,
+                    "class_name": "XborderSiteIndexBuilder",
                     "validation_results_limit": 300,
-                    "view": {"module_name": "pipelines.quality.docs", "class_name": "OfflineIndexPageView"},
+                    "renderer": {"module_name": docs, "class_name": "XborderIndexPageRenderer"},
+                    "view": {"module_name": docs, "class_name": "OfflineIndexPageView"},
                 },
                 "site_section_builders": {
                     "expectations": {"view": offline_view},
-                    "validations": {"view": offline_view},
+                    "validations": {
+                        "view": offline_view,
+                        "renderer": {
+                            "module_name": docs,
+                            "class_name": "XborderValidationResultsPageRenderer",
+                            "column_section_renderer": {
+                                "class_name": "ValidationResultsColumnSectionRenderer",
+                                "table_renderer": {"module_name": docs, "class_name": "XborderValidationResultsTable"},
+                            },
+                        },
+                    },
                     "profiling": {"view": offline_view},
                 },
             }
@@ -1267,7 +1283,8 @@ def expectation_json(suite: Suite, rule: Rule) -> dict[str, Any]:
         "id": stable_id("expectation", suite.name, rule.rule),
         "type": rule.type,
         "kwargs": gx_kwargs(rule.kwargs),
-        "meta": {"rule": rule.rule},
+        # meta.attributes: what GX's validation pages show in their Rule and Severity columns
+        "meta": {"rule": rule.rule, "attributes": {"rule": rule.rule, "severity": rule.severity}},
         "notes": rule.notes,
         "severity": rule.severity,
     }
@@ -1300,6 +1317,7 @@ def _suite_json(suite: Suite) -> dict[str, Any]:
             "stage": suite.stage,
             "table": a.table,
             "scope": a.scope,
+            "notes": {"format": META_PROPERTIES, "content": {"Rule": "rule", "Severity": "severity"}},
         },
         "notes": f"Gate stage '{suite.stage}': {a.table} ({a.scope}).",
     }

@@ -373,6 +373,7 @@ def stored(settings: Settings, run_name: str) -> dict[str, dict[str, Any]]:
         document = json.loads(path.read_text(encoding="utf-8"))
         for key in ("run_id", "validation_time", "batch_markers"):
             document["meta"].pop(key)
+        document["meta"].pop("xborder", None)  # the project's (stage, table, batches): GX's checkpoint has none
         for result in document["results"]:
             result["result"] = comparable(result["result"])
         out[document["suite_name"]] = document
