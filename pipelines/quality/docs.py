@@ -10,6 +10,13 @@ links nothing remote and inlines ``xborder_docs.css`` (the subset of Bootstrap 4
 use, written for them) and ``xborder_docs.js`` (tabs, collapsible panels, the failed-only
 filter); index tables are rendered into the HTML. Beside the index, ``quarantine.html``
 summarises ``audit.quarantine`` (rows per reason per file) and the recent gate runs.
+
+The index reads per gate run (:class:`XborderSiteIndexBuilder`, :class:`XborderIndexPageRenderer`):
+a heading per run with its stage, UTC time, run id and summary, then a row per suite with its
+table, the load batches validated and its critical failures and warnings, red and amber.
+Validation pages get Rule and Severity columns (GX's meta properties, made to work for
+described expectations by :class:`XborderValidationResultsTable`), a status by severity and a
+readable title (:class:`XborderValidationResultsPageRenderer`).
 """
 
 from __future__ import annotations
@@ -332,6 +339,23 @@ class XborderValidationResultsPageRenderer(ValidationResultsPageRenderer):
             when = run_time
         stage = _STAGE_OF.get(expectation_suite_name)
         return f"{f'{stage} gate / ' if stage else ''}{expectation_suite_name} / {when} / run {run_name}"
+
+    @classmethod
+    def _render_validation_header(cls, validation_results: Any) -> Any:
+        """GX's overview, its status by severity: "Failed: 1 critical failure" or "Passed with 1 warning" (amber)."""
+        header = super()._render_validation_header(validation_results)  # type: ignore[no-untyped-call]
+        summary = summarise(validation_results)
+        template = header.subheader.string_template
+        params = template["params"]
+        text = summary_text(summary.critical, summary.warnings, summary.evaluated)
+        if summary.status == "warned":
+            params["success"] = f"Passed with {text}"
+            params["html_success_icon"] = '<i class="fas fa-exclamation-triangle ge-warning-icon" aria-hidden="true">'
+            params["html_success_icon"] += "</i>"
+        elif summary.status == "failed":
+            params["success"] = f"Failed: {text}"
+        template["styling"]["params"]["success"] = {"classes": ["xb-summary", f"xb-summary-{summary.status}"]}
+        return header
 
 
 def build_data_docs(settings: Settings, con: duckdb.DuckDBPyConnection | None = None) -> Path:

@@ -172,6 +172,7 @@ def test_data_docs_render_offline_in_chromium(site: Site, sample: Settings, brow
         "'::before').color])"
     )
     assert severities == [["rate_positive", "critical", RED]]  # the rule and its severity, in red
+    assert overview_status(result) == ["Failed: 1 critical failure", RED]
 
     warned = opened(browser, site.warned_page, tmp_path / "warning.png")
     assert_warning_page_is_amber_with_the_share_of_every_row(warned, site)
@@ -247,6 +248,7 @@ def assert_index_reads_per_run(index, sample: Settings, site: Site) -> None:  # 
 def assert_warning_page_is_amber_with_the_share_of_every_row(page, site: Site) -> None:  # noqa: ANN001
     """The sales_landed page: known_products failed as a warning (amber, with its rule and severity) and
     the share is of every landed row (issue 16: it read "100 % of N rows")."""
+    assert overview_status(page) == ["Passed with 1 warning", AMBER_TEXT]
     text = page.evaluate("document.body.innerText")
     share = 100 * UNKNOWN / site.landed  # 20 of 3,191: 0.6268 %
     assert 0.5 < share < 1 and f"{UNKNOWN} unexpected values found. ≈{share:.4f}% of {site.landed} total rows." in text
@@ -265,3 +267,10 @@ def assert_warning_page_is_amber_with_the_share_of_every_row(page, site: Site) -
 
 def asset_suite(name: str):  # noqa: ANN201
     return next(s for s in SUITES if s.name == name)
+
+
+def overview_status(page) -> list[str]:  # noqa: ANN001 - a chromium Page
+    """The status a validation page's overview gives, and its colour."""
+    return page.evaluate(
+        "(e => [e.textContent.trim(), getComputedStyle(e).color])(document.querySelector('.xb-summary'))"
+    )
