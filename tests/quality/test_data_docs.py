@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -18,8 +19,8 @@ import duckdb
 import pytest
 
 from pipelines import runner
-from pipelines.quality.docs import build_data_docs
-from pipelines.quality.suites import SUITES, asset, suites_for
+from pipelines.quality.docs import Summary, XborderIndexPageRenderer, build_data_docs, summarise, summary_text, utc_text
+from pipelines.quality.suites import SUITES, asset, expectation_json, suites_for
 from pipelines.settings import Settings
 from tests.quality.conftest import execute, gate_fails, one, query
 from tests.quality.test_gates import core_negative_rate
@@ -274,3 +275,46 @@ def overview_status(page) -> list[str]:  # noqa: ANN001 - a chromium Page
     return page.evaluate(
         "(e => [e.textContent.trim(), getComputedStyle(e).color])(document.querySelector('.xb-summary'))"
     )
+
+
+def suite_result(suite_name: str, failed: set[str], meta: dict) -> object:
+    """A GX suite validation result of ``suite_name`` whose ``failed`` rules failed."""
+    from great_expectations.core.expectation_validation_result import (
+        ExpectationSuiteValidationResult,
+        ExpectationValidationResult,
+    )
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+    suite = next(s for s in SUITES if s.name == suite_name)
+    results = [
+        ExpectationValidationResult(
+            success=r.rule not in failed, expectation_config=ExpectationConfiguration(**expectation_json(suite, r))
+        )
+        for r in suite.rules
+    ]
+    return ExpectationSuiteValidationResult(success=not failed, results=results, suite_name=suite_name, meta=meta)
+
+
+def test_the_index_summary_counts_failures_by_severity() -> None:
+    """1 critical and 2 warning rules failed: "1 critical failure, 2 warnings"; a result stored before the
+    gates recorded ``meta.xborder`` takes its stage and table from the suite and shows no batches."""
+    failed = {"mostly_loaded", "known_products", "rates_available"}
+    old = summarise(suite_result("sales_landed", failed, {}))
+    assert old == Summary("sales", "raw.sales_events + audit.quarantine", None, 6, 1, 2)
+    assert old.status == "failed" and summary_text(old.critical, old.warnings, old.evaluated) == (
+        "1 critical failure, 2 warnings"
+    )
+    recorded = {"stage": "sales", "table": "raw.sales_events + audit.quarantine", "batches": ["b1", "b2"]}
+    warned = summarise(suite_result("sales_landed", {"known_products"}, {"xborder": recorded}))
+    assert (warned.batches, warned.status, summary_text(0, 1, 6)) == (["b1", "b2"], "warned", "1 warning")
+    assert summary_text(0, 0, 1) == "all 1 expectation passed" and summary_text(0, 0, 6) == "all 6 expectations passed"
+    assert XborderIndexPageRenderer._batches_cell(["a", "b", "c", "d", "e"]) == (
+        '<span class="xb-batches" title="a, b, c, d, e"><code>a</code>, <code>b</code>, <code>c</code> and 2 more</span>'
+    )
+
+
+def test_run_times_read_as_utc() -> None:
+    assert utc_text(datetime(2026, 12, 3, 8, 26, 11, 819639)) == "2026-12-03 08:26:11 UTC"  # naive: UTC already
+    assert utc_text(datetime(2026, 12, 3, 9, 26, 11, tzinfo=timezone(timedelta(hours=1)))) == "2026-12-03 08:26:11 UTC"
+    assert utc_text("2026-12-03T08:26:11.819639Z") == "2026-12-03 08:26:11 UTC"
+    assert utc_text(None) == ""
