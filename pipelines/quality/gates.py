@@ -130,7 +130,7 @@ def run_gate(con: duckdb.DuckDBPyConnection, stage: str, settings: Settings, run
         done, found = [], [_checkpoint_error(stage, exc)]
     result = GateResult(stage, run_id, found, time.perf_counter() - started, batches)
     if done and not idle:
-        spool(settings, stage, run_id, started_at, parameters, done)
+        spool(settings, stage, run_id, started_at, parameters, done, batches)
     if not result.passed:
         result.data_docs = _docs_after_failure(con, settings)
     validated_at = started_at.replace(tzinfo=None)

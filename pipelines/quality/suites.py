@@ -7,7 +7,9 @@ JSON differs from what this module writes. Each rule has a stable name (``meta.r
 
 Severities: ``critical`` rules state what must never happen (a failure stops the build before
 the snapshot is published); ``warning`` rules state what should be rare, mostly as GX
-``mostly`` ratios, and are recorded and shown in Data Docs. Business rules GX cannot express
+``mostly`` ratios, and are recorded and shown in Data Docs. GX's ``mostly`` is over the non-NULL
+values for between / in set / not in set, so a rate over all rows is written over a column that
+is never NULL (the landed rows' ``outcome``), not over one that is NULL for most rows. Business rules GX cannot express
 as a column expectation are SQL (``unexpected_rows_expectation``); the gate counts the rows
 returned, and a failed rule's message shows the first of them. Gates evaluate every rule as
 SQL with GX's semantics (``pipelines.quality.evaluate``); GX stores the results and renders
@@ -45,6 +47,9 @@ BREAKDOWN_DIMENSIONS = (
     "origin_country",
     "ship_to_country",
 )
+# GX's LegacyDiagnosticRendererType.META_PROPERTIES: a suite's meta.notes in this format makes its
+# validation pages add a column per key, read from each expectation's meta.attributes.
+META_PROPERTIES = "renderer.diagnostic.meta_properties"
 _NAMESPACE = uuid.UUID("5b0f1c2e-7a51-4f0e-9b7e-3c2d1e0a9f11")
 
 
@@ -113,6 +118,12 @@ def _pending(feed: str) -> str:
 RAW_TABLES = {"fx": "raw.fx_rates", "catalogues": "raw.catalogue_items", "sales": "raw.sales_events"}
 EVENT_TYPES = ["order", "cancel", "return", "credit"]  # pipelines.contracts.EVENT_TYPES, in docs/design.md order
 PENDING_SCOPE = "rows of load batches no passed quality gate has validated yet"
+# A landed row's outcome: 'loaded', or the reason code it was quarantined for. Never NULL, so a
+# reason-rate rule (not in set, with ``mostly``) takes its share over every landed row: GX skips
+# NULLs in between / in set / not in set, and over ``reason`` (NULL for every loaded row) the share
+# would be over the quarantined rows only (1 unknown product among 2,000 rows read 100 %).
+LOADED = "loaded"
+OUTCOME = "outcome"
 
 
 # Sales rows waiting in raw.pending_sales_events (for a product version, an FX rate or their order
@@ -132,11 +143,13 @@ def _feed_assets(feed: str) -> tuple[Asset, ...]:
         Asset(
             f"{feed}_landed",
             f"{raw} + audit.quarantine",
-            "every row of the loaded files of the pending batches: loaded (reason NULL) or quarantined (reason "
-            "code; waiting: still waiting to load); files rejected whole are judged by the files rules",
+            "every row of the loaded files of the pending batches: loaded (reason NULL, outcome 'loaded') or "
+            "quarantined (reason and outcome the reason code; waiting: still waiting to load); files rejected "
+            "whole are judged by the files rules",
             f"SELECT source_file, line_number, NULL::VARCHAR AS column_name, NULL::VARCHAR AS reason, "
-            f"FALSE AS waiting FROM {raw} WHERE {_pending(feed)} "
-            f"UNION ALL SELECT path, line_number, column_name, reason, {WAITING.get(feed, 'FALSE')} AS waiting "
+            f"'{LOADED}' AS outcome, FALSE AS waiting FROM {raw} WHERE {_pending(feed)} "
+            f"UNION ALL SELECT path, line_number, column_name, reason, reason AS outcome, "
+            f"{WAITING.get(feed, 'FALSE')} AS waiting "
             f"FROM audit.quarantine WHERE feed = '{feed}' AND resolved_at IS NULL AND {_pending(feed)} "
             f"AND path IN (SELECT path FROM audit.load_ledger WHERE feed = '{feed}' AND status = 'loaded')",
         ),
@@ -322,7 +335,7 @@ SUITES: tuple[Suite, ...] = (
                 NOT_IN_SET,
                 "A rate that differs from the one already loaded for that currency and day (fx_rate_conflict) "
                 "means the ECB revised it or a file was edited: the loaded rate is kept, someone should know.",
-                column="reason",
+                column=OUTCOME,
                 value_set=["fx_rate_conflict"],
             ),
         ),
@@ -437,7 +450,7 @@ SUITES: tuple[Suite, ...] = (
                 "gtin_validity_rate",
                 NOT_IN_SET,
                 "At least 99% of landed catalogue rows have a valid GTIN (or none).",
-                column="reason",
+                column=OUTCOME,
                 value_set=["gtin_check_digit"],
                 mostly=0.99,
             ),
@@ -445,7 +458,7 @@ SUITES: tuple[Suite, ...] = (
                 "hs_validity_rate",
                 NOT_IN_SET,
                 "At least 99% of landed catalogue rows have a valid HS 2022 subheading.",
-                column="reason",
+                column=OUTCOME,
                 value_set=["hs_code_unknown"],
                 mostly=0.99,
             ),
@@ -453,7 +466,7 @@ SUITES: tuple[Suite, ...] = (
                 "origin_validity_rate",
                 NOT_IN_SET,
                 "At least 99.5% of landed catalogue rows have a valid country of origin.",
-                column="reason",
+                column=OUTCOME,
                 value_set=["unknown_country"],
                 mostly=0.995,
             ),
@@ -461,7 +474,7 @@ SUITES: tuple[Suite, ...] = (
                 "sku_conflict_rate",
                 NOT_IN_SET,
                 "A SKU listed twice with different values in one snapshot (duplicate_sku) is rare.",
-                column="reason",
+                column=OUTCOME,
                 value_set=["duplicate_sku"],
                 mostly=0.999,
             ),
@@ -618,7 +631,7 @@ SUITES: tuple[Suite, ...] = (
                 NOT_IN_SET,
                 "At least 99.5% of landed sales rows refer to a product in the catalogues (unknown_product: "
                 "they wait in raw.pending_sales_events for the snapshot, up to waiting.max_days).",
-                column="reason",
+                column=OUTCOME,
                 value_set=["unknown_product"],
                 mostly=0.995,
             ),
@@ -626,7 +639,7 @@ SUITES: tuple[Suite, ...] = (
                 "rates_available",
                 NOT_IN_SET,
                 "At least 99.9% of landed sales rows have an ECB rate (fx_rate_missing: they wait for it).",
-                column="reason",
+                column=OUTCOME,
                 value_set=["fx_rate_missing"],
                 mostly=0.999,
             ),
@@ -635,7 +648,7 @@ SUITES: tuple[Suite, ...] = (
                 NOT_IN_SET,
                 "Cancellations and returns whose order line has not arrived (orphan_reference) wait in "
                 "quarantine; more than 1% of them means an order feed is late or missing.",
-                column="reason",
+                column=OUTCOME,
                 value_set=["orphan_reference"],
                 mostly=0.99,
             ),
@@ -643,7 +656,7 @@ SUITES: tuple[Suite, ...] = (
                 "event_id_conflict_rate",
                 NOT_IN_SET,
                 "An event id re-delivered with different content (event_id_conflict) is rare.",
-                column="reason",
+                column=OUTCOME,
                 value_set=["event_id_conflict"],
                 mostly=0.999,
             ),
@@ -1186,7 +1199,8 @@ def _store(base_directory: str) -> dict[str, Any]:
 
 
 def _project_config() -> dict[str, Any]:
-    offline_view = {"module_name": "pipelines.quality.docs", "class_name": "OfflinePageView"}
+    docs = "pipelines.quality.docs"
+    offline_view = {"module_name": docs, "class_name": "OfflinePageView"}
     return {
         "config_version": 4.0,
         "config_variables_file_path": None,
@@ -1218,13 +1232,25 @@ def _project_config() -> dict[str, Any]:
                     "base_directory": "${XBORDER_GX_OUTPUT}/data_docs/",
                 },
                 "site_index_builder": {
-                    "class_name": "DefaultSiteIndexBuilder",
+                    "module_name": docs,
+                    "class_name": "XborderSiteIndexBuilder",
                     "validation_results_limit": 300,
-                    "view": {"module_name": "pipelines.quality.docs", "class_name": "OfflineIndexPageView"},
+                    "renderer": {"module_name": docs, "class_name": "XborderIndexPageRenderer"},
+                    "view": {"module_name": docs, "class_name": "OfflineIndexPageView"},
                 },
                 "site_section_builders": {
                     "expectations": {"view": offline_view},
-                    "validations": {"view": offline_view},
+                    "validations": {
+                        "view": offline_view,
+                        "renderer": {
+                            "module_name": docs,
+                            "class_name": "XborderValidationResultsPageRenderer",
+                            "column_section_renderer": {
+                                "class_name": "ValidationResultsColumnSectionRenderer",
+                                "table_renderer": {"module_name": docs, "class_name": "XborderValidationResultsTable"},
+                            },
+                        },
+                    },
                     "profiling": {"view": offline_view},
                 },
             }
@@ -1257,7 +1283,8 @@ def expectation_json(suite: Suite, rule: Rule) -> dict[str, Any]:
         "id": stable_id("expectation", suite.name, rule.rule),
         "type": rule.type,
         "kwargs": gx_kwargs(rule.kwargs),
-        "meta": {"rule": rule.rule},
+        # meta.attributes: what GX's validation pages show in their Rule and Severity columns
+        "meta": {"rule": rule.rule, "attributes": {"rule": rule.rule, "severity": rule.severity}},
         "notes": rule.notes,
         "severity": rule.severity,
     }
@@ -1290,6 +1317,7 @@ def _suite_json(suite: Suite) -> dict[str, Any]:
             "stage": suite.stage,
             "table": a.table,
             "scope": a.scope,
+            "notes": {"format": META_PROPERTIES, "content": {"Rule": "rule", "Severity": "severity"}},
         },
         "notes": f"Gate stage '{suite.stage}': {a.table} ({a.scope}).",
     }

@@ -9,6 +9,8 @@ waiting, builds from each file GX's own objects (``ExpectationConfiguration`` no
 GX's expectation model does, ``ExpectationValidationResult``, ``ExpectationSuiteValidationResult``
 with GX's statistics), stores them in the project's validations store under the keys a
 checkpoint run uses, and removes the file. Data Docs then render them as any checkpoint result.
+Their ``meta`` is a checkpoint run's plus ``xborder`` (stage, table, the load batches validated),
+which the Data Docs index shows.
 
 The spool keeps Python values exact through JSON: decimals, dates, datetimes and tuples are
 tagged (``{"$decimal": "1.50"}``), so GX serialises the same values it would have read itself.
@@ -63,13 +65,15 @@ def spool(
     run_time: datetime,
     parameters: dict[str, Any],
     validations: list[Validation],
+    batches: list[str] | None = None,
 ) -> Path:
-    """Write a gate's results for GX (atomically); returns the file."""
+    """Write a gate's results for GX (atomically); returns the file. ``batches``: the load batches validated."""
     document = {
         "stage": stage,
         "run_name": run_id,
         "run_time": run_time,
         "parameters": parameters,
+        "batches": list(batches or []),
         "validations": [
             {
                 "suite": v.suite.name,
@@ -208,6 +212,8 @@ def _meta(suite: Suite, document: dict[str, Any], run_id: Any) -> dict[str, Any]
         "run_id": run_id,
         "validation_id": stable_id("validation_definition", suite.name),
         "validation_time": run_id.run_time,
+        # the project's own: what the Data Docs index shows (pipelines.quality.docs.summarise)
+        "xborder": {"stage": document["stage"], "table": source.table, "batches": document.get("batches") or []},
     }
 
 

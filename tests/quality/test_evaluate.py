@@ -3,7 +3,8 @@
 GX is the oracle: the same expectations (built from the same JSON as the committed project)
 validated by GX through the project's DuckDB datasource (``datasource.bound``) over the same
 rows. Success, the whole SUMMARY result dict (counts, percentages, partial lists) and the
-finding each side makes must be equal, including NULLs, ``mostly`` (over non-NULL values),
+finding each side makes must be equal, including NULLs, ``mostly`` (over non-NULL values; the
+reason-rate rules of the landed rows therefore use ``outcome``, never NULL: a share of every row),
 strict bounds, row conditions, value sets, compound keys, an empty domain and a broken rule.
 """
 
@@ -307,9 +308,14 @@ def sales_event_twice(s: Settings) -> None:
     execute(s, "INSERT INTO raw.sales_events (SELECT * FROM raw.sales_events ORDER BY ALL LIMIT 1)")
 
 
+def catalogue_weights_in_grams(s: Settings) -> None:
+    """Every 20th listed weight a thousand times too large (grams as kg): weight_plausible, a between rule, fails."""
+    execute(s, "UPDATE raw.catalogue_items SET unit_weight_kg = 5000 WHERE line_number % 20 = 0")
+
+
 CORRUPT = {  # failing column and SQL rules in each stage (see test_gates)
     "fx": (fx_duplicate_rate, fx_negative_rate),
-    "catalogues": (catalogue_bad_gtin, catalogue_sku_twice),
+    "catalogues": (catalogue_bad_gtin, catalogue_sku_twice, catalogue_weights_in_grams),
     "sales": (sales_unknown_event_type, sales_event_twice),
     "core": (core_negative_rate, core_event_date_moved),
     "marts": (marts_bad_status, marts_cumulative_off),
@@ -368,6 +374,7 @@ def stored(settings: Settings, run_name: str) -> dict[str, dict[str, Any]]:
         document = json.loads(path.read_text(encoding="utf-8"))
         for key in ("run_id", "validation_time", "batch_markers"):
             document["meta"].pop(key)
+        document["meta"].pop("xborder", None)  # the project's (stage, table, batches): GX's checkpoint has none
         for result in document["results"]:
             result["result"] = comparable(result["result"])
         out[document["suite_name"]] = document
@@ -434,3 +441,54 @@ def test_rules_that_look_up_distinct_keys_return_the_rows_of_their_plain_form(sa
                 expected = con.execute(plain.format(batch=rule_batch(plain, source))).fetchall()
                 found = con.execute(query.format(batch=rule_batch(query, source))).fetchall()
                 assert sorted(found) == sorted(expected) and expected, rule.rule
+
+
+def landed(con: duckdb.DuckDBPyConnection, rows: int, unknown: int) -> str:
+    """A sales ``_landed`` batch of ``rows`` rows of one file, ``unknown`` of them quarantined as unknown_product."""
+    con.execute(
+        "CREATE OR REPLACE TABLE t AS SELECT 'sales/shop/2019-12-01/events.csv' AS source_file, i AS line_number, "
+        "CASE WHEN i <= $unknown THEN 'sku' END AS column_name, "
+        "CASE WHEN i <= $unknown THEN 'unknown_product' END AS reason, "
+        "CASE WHEN i <= $unknown THEN 'unknown_product' ELSE 'loaded' END AS outcome, FALSE AS waiting "
+        "FROM range(1, $rows + 1) r(i)",
+        {"rows": rows, "unknown": unknown},
+    )
+    return "SELECT * FROM t"
+
+
+@pytest.mark.parametrize(
+    ("unknown", "passes", "percent"),
+    [(1, True, 0.05), (10, True, 0.5), (11, False, 0.55), (20, False, 1.0)],
+)
+def test_a_reason_rate_is_a_share_of_every_landed_row(
+    table: duckdb.DuckDBPyConnection, gx: Any, unknown: int, passes: bool, percent: float
+) -> None:
+    """known_products allows 0.5 % of the landed rows to be unknown products: 1 of 2,000 is 0.05 % (passes),
+    10 is 0.5 % (passes, at the limit), 11 is 0.55 % and 20 is 1 % (warn). GX's own validation agrees."""
+    (suite,) = [s for s in SUITES if s.name == "sales_landed"]
+    ours = assert_same_as_gx(gx, table, suite, landed(table, 2_000, unknown))
+    by_rule = {o.rule.rule: o for o in ours.outcomes}
+    known = by_rule["known_products"]
+    assert known.kwargs["column"] == "outcome" and known.kwargs["mostly"] == 0.995
+    assert known.success is passes
+    assert (known.result["element_count"], known.result["unexpected_count"]) == (2_000, unknown)
+    assert known.result["unexpected_percent"] == pytest.approx(percent)  # what Data Docs print
+    assert known.result["missing_count"] == 0
+    # the other rules of the suite: 1 % quarantined is under the 2 % warning and the 10 % critical rule
+    assert {r for r, o in by_rule.items() if not o.success} == (set() if passes else {"known_products"})
+
+
+def test_over_the_reason_column_the_share_would_be_of_quarantined_rows_only(
+    table: duckdb.DuckDBPyConnection, gx: Any
+) -> None:
+    """Why the reason-rate rules use ``outcome``: GX skips the NULL reasons of loaded rows, so over ``reason``
+    1 unknown product of 2,000 rows is 1 of 1 non-NULL values, 100 %, and "fails" a 0.5 % limit."""
+    old = Suite(
+        "old",
+        "sales",
+        "sales_landed",
+        (warning("known_products", NOT_IN_SET, "", column="reason", value_set=["unknown_product"], mostly=0.995),),
+    )
+    (outcome,) = assert_same_as_gx(gx, table, old, landed(table, 2_000, 1)).outcomes
+    assert outcome.success is False
+    assert outcome.result["unexpected_percent"] == 100.0 and outcome.result["unexpected_percent_total"] == 0.05
