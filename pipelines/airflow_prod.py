@@ -557,10 +557,17 @@ def start(profile: Profile, *, timeout: float = READY_TIMEOUT_S, say: Any = prin
         _wait(lambda: redis_ready(profile), 30, "Redis did not answer PING", services)
         say(f"airflow db migrate and the pool {POOL}...")
         _run([sys.executable, "-m", "pipelines.airflow_setup"], env=env, what="airflow db migrate / pool")
-        for name, cmd in airflow_commands(profile).items():
-            services.append(_spawn(name, cmd, env, profile.logs / f"{name}.log"))
-            _save_state(profile, services)
         say(f"Airflow: {', '.join(AIRFLOW_SERVICES)} (logs in {profile.logs})...")
+        commands = airflow_commands(profile)
+        for name, cmd in commands.items():
+            if name != "scheduler":
+                services.append(_spawn(name, cmd, env, profile.logs / f"{name}.log"))
+                _save_state(profile, services)
+        # The scheduler sends tasks to the workers, whose tasks report to the API server: start it
+        # once the API answers, so that no task of a DAG unpaused at start fails for want of it.
+        _wait(lambda: bool(health(profile)), timeout, "the API server did not answer", services)
+        services.append(_spawn("scheduler", commands["scheduler"], env, profile.logs / "scheduler.log"))
+        _save_state(profile, services)
         _wait(lambda: ready(profile), timeout, "Airflow did not become healthy", services)
     except BaseException:
         with contextlib.suppress(Exception):

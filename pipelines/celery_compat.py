@@ -1,13 +1,22 @@
 """Run ``airflow`` with the Celery provider working on Celery 5.7.
 
-``apache-airflow-providers-celery`` 3.26.0 (the pinned provider) imports ``retry`` from
-``celery.backends.database``; Celery 5.7.0 (the pinned Celery) removed that decorator (its
-database backend retries by itself now), so ``airflow celery worker`` and a scheduler with the
-``CeleryExecutor`` fail at import. :func:`install` puts Celery 5.6's decorator back (retry a
-database call up to three times on a database error) before Airflow is imported; the production
-profile starts every Airflow component as ``python -m pipelines.celery_compat <airflow args>``,
-which is ``python -m airflow <args>`` after :func:`install`. Remove once the provider no longer
-imports it (or Celery is pinned below 5.7).
+``apache-airflow-providers-celery`` 3.26.0 (the pinned provider) was written for Celery 5.6's
+database result backend; Celery 5.7.0 (the pinned Celery) changed it twice:
+
+1. it removed the decorator ``celery.backends.database.retry``, which the provider imports, so
+   ``airflow celery worker`` and a scheduler with the ``CeleryExecutor`` fail at import;
+2. it stores results as serialized bytes and decodes them when it reads a result itself, but the
+   provider's bulk state fetcher (the scheduler, every heartbeat) reads the rows directly and
+   hands the raw bytes to ``meta_from_decoded``: the first Celery task that failed (a worker
+   that could not reach the API server, for instance) raises ``TypeError`` there and stops the
+   scheduler.
+
+:func:`install` puts Celery 5.6's decorator back (retry a database call up to three times on a
+database error) and makes the backend's ``meta_from_decoded`` decode a stored result it is given
+raw (a decoded JSON result is never ``bytes``). The production profile starts every Airflow
+component as ``python -m pipelines.celery_compat <airflow args>``, which is
+``python -m airflow <args>`` after :func:`install`. Remove once the provider supports Celery 5.7
+(or Celery is pinned below 5.7).
 """
 
 from __future__ import annotations
@@ -45,12 +54,24 @@ def retry(fun: F) -> F:
 
 
 def install() -> bool:
-    """Give ``celery.backends.database`` its ``retry`` when it lacks one; True if it was added."""
+    """Patch ``celery.backends.database`` for the provider (both fixes above); True if it was needed."""
     import celery.backends.database as database
 
-    if hasattr(database, "retry"):
+    if hasattr(database, "retry"):  # Celery 5.6 or older: nothing to do
         return False
     database.retry = retry
+    backend = database.DatabaseBackend
+    if not getattr(backend.meta_from_decoded, "_xborder_compat", False):
+        original = backend.meta_from_decoded
+
+        @functools.wraps(original)
+        def meta_from_decoded(self: Any, meta: dict[str, Any]) -> Any:
+            if isinstance(meta.get("result"), bytes | bytearray | memoryview):
+                meta = {**meta, "result": self._decode_stored_result(meta["result"])}
+            return original(self, meta)
+
+        meta_from_decoded._xborder_compat = True  # type: ignore[attr-defined]
+        backend.meta_from_decoded = meta_from_decoded
     return True
 
 
