@@ -87,7 +87,7 @@ def query(profile: Profile, sql: str) -> list[dict[str, Any]]:
 
 
 def settled(profile: Profile) -> bool:
-    """Every triggered feed run finished, no run queued or running, no asset event waiting, a build done.
+    """Every triggered feed run finished, nothing queued or running (runs, Celery tasks), no asset event waiting.
 
     A run that failed stops the wait at once with the task instances that did not succeed.
     """
@@ -104,7 +104,9 @@ def settled(profile: Profile) -> bool:
     busy = [r for r in runs if r["state"] in ("queued", "running")]
     waiting = query(profile, "SELECT target_dag_id FROM asset_dag_run_queue")
     built = [r for r in runs if r["dag_id"] == "warehouse_build" and r["state"] == "success"]
-    return manual >= set(FEEDS) and not busy and not waiting and bool(built)
+    # a task reports its state to the API before its Celery task ends: wait for those too
+    unfinished = query(profile, "SELECT task_id FROM celery_taskmeta WHERE status NOT IN ('SUCCESS', 'FAILURE')")
+    return manual >= set(FEEDS) and not busy and not waiting and bool(built) and not unfinished
 
 
 @pytest.fixture(scope="module")
