@@ -28,8 +28,8 @@ install: $(STAMP)  ## create .venv and install the pinned dependencies (reused w
 browser:  ## headless Chromium for the report and Data Docs tests (Debian package)
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-services:  ## PostgreSQL 15 and Redis for the production profile and its test (Debian packages)
-	@{ test -x /usr/lib/postgresql/15/bin/pg_ctl && command -v redis-server >/dev/null; } || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql redis-server >/dev/null; }
+services:  ## PostgreSQL (15 on Debian 12) and Redis for the production profile and its test (Debian packages)
+	@{ ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 && command -v redis-server >/dev/null; } || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql redis-server >/dev/null; }
 
 lint: install  ## ruff (incl. Airflow 3 rules AIR3), ruff format --check, mypy (pipelines/, dags/)
 	$(BIN)/ruff check .

@@ -3,7 +3,7 @@
 Under one data directory (default ``$AIRFLOW_HOME/prod``; it is the profile's ``AIRFLOW_HOME``)
 this starts, on 127.0.0.1 only:
 
-* **PostgreSQL 15** (Debian's ``/usr/lib/postgresql/15/bin``; as ``postgres`` through
+* **PostgreSQL 15** (Debian's ``/usr/lib/postgresql/15/bin``, or the newest version there; as ``postgres`` through
   ``runuser`` when run as root) in ``<data>/postgres``: the Airflow metadata database ``airflow``
   (role ``airflow``) and the Celery result backend;
 * **Redis** (``<data>/redis/redis.conf``: no persistence, a password): the Celery broker;
@@ -53,7 +53,19 @@ from typing import Any
 
 from pipelines.airflow_setup import DEFAULT_AIRFLOW_HOME, POOL, AirflowSetupError, environment
 
-PG_BIN = Path(os.environ.get("XBORDER_PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+def _pg_bin() -> Path:
+    """``XBORDER_PG_BIN``, else Debian's newest ``/usr/lib/postgresql/<version>/bin`` (15 on Debian 12)."""
+    if os.environ.get("XBORDER_PG_BIN"):
+        return Path(os.environ["XBORDER_PG_BIN"])
+    found = sorted(
+        (p.parent for p in Path("/usr/lib/postgresql").glob("*/bin/pg_ctl") if p.parent.parent.name.isdigit()),
+        key=lambda p: int(p.parent.name),
+    )
+    return found[-1] if found else Path("/usr/lib/postgresql/15/bin")
+
+
+PG_BIN = _pg_bin()
 HOST = "127.0.0.1"
 ENV_FILE = "airflow.env"
 STATE_FILE = "services.json"

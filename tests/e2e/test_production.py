@@ -57,7 +57,7 @@ pytestmark = [
     pytest.mark.e2e,
     pytest.mark.skipif(
         bool(binaries_missing()),
-        reason=f"PostgreSQL 15 / Redis not installed ({', '.join(binaries_missing())}): run `make services`",
+        reason=f"PostgreSQL / Redis not installed ({', '.join(binaries_missing())}): run `make services`",
     ),
 ]
 
