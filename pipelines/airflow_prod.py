@@ -45,7 +45,7 @@ import sys
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -544,7 +544,7 @@ def load_services(profile: Profile) -> list[Service]:
     return [Service(**s) for s in json.loads(path.read_text())]
 
 
-def start(profile: Profile, *, timeout: float = READY_TIMEOUT_S, say: Any = print) -> list[Service]:
+def start(profile: Profile, *, timeout: float = READY_TIMEOUT_S, say: Callable[[str], None] = print) -> list[Service]:
     """Start everything and wait until the API reports every component healthy and both workers answer.
 
     On any failure, whatever was started is stopped again and the error names the log to read.
@@ -588,7 +588,7 @@ def start(profile: Profile, *, timeout: float = READY_TIMEOUT_S, say: Any = prin
     return services
 
 
-def _wait(check: Any, timeout: float, what: str, services: Sequence[Service]) -> None:
+def _wait(check: Callable[[], bool], timeout: float, what: str, services: Sequence[Service]) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         dead = [s for s in services if not s.alive()]
@@ -638,7 +638,7 @@ def ready(profile: Profile) -> bool:
     return len(workers_answering(profile)) == len(WORKERS)
 
 
-def stop(profile: Profile, *, timeout: float = STOP_TIMEOUT_S, say: Any = print) -> None:
+def stop(profile: Profile, *, timeout: float = STOP_TIMEOUT_S, say: Callable[[str], None] = print) -> None:
     """Stop the Airflow processes (workers first), then Redis and PostgreSQL; nothing is left behind."""
     services = load_services(profile)
     by_name = {s.name: s for s in services}
