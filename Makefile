@@ -9,10 +9,10 @@ export XBORDER_HOME ?= $(CURDIR)/data
 export AIRFLOW_HOME ?= $(CURDIR)/airflow_home
 PYTEST_ARGS ?=
 
-.PHONY: help install test lint demo bench airflow lock clean browser wheel
+.PHONY: help install test lint demo bench airflow airflow-prod lock clean browser services wheel
 
 help:  ## list the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
 $(STAMP): requirements.lock requirements-dev.lock pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,12 +28,15 @@ install: $(STAMP)  ## create .venv and install the pinned dependencies (reused w
 browser:  ## headless Chromium for the report and Data Docs tests (Debian package)
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+services:  ## PostgreSQL (15 on Debian 12) and Redis for the production profile and its test (Debian packages)
+	@{ ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 && command -v redis-server >/dev/null; } || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql redis-server >/dev/null; }
+
 lint: install  ## ruff (incl. Airflow 3 rules AIR3), ruff format --check, mypy (pipelines/, pipelines/dags/)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: install browser  ## install everything and run the whole test suite
+test: install browser services  ## install everything and run the whole test suite
 	$(MAKE) --no-print-directory lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
@@ -48,6 +51,9 @@ airflow: install  ## airflow standalone with the project's DAGs (Ctrl-C stops it
 
 wheel: install  ## build dist/xborder-<version>.tar.gz and the wheel from it (offline: uv's cache from make install)
 	$(BIN)/uv build --offline --out-dir dist
+
+airflow-prod: install services  ## production profile: Postgres, Redis, CeleryExecutor, 2 workers (Ctrl-C stops it; docs/production.md)
+	$(PY) -m pipelines.airflow_prod run
 
 lock:  ## re-pin requirements.lock (runtime) and requirements-dev.lock (tools) from the .in files
 	$(BIN)/uv pip compile requirements.in -o requirements.lock --python-version 3.11 --no-header
