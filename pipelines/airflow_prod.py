@@ -460,7 +460,7 @@ def airflow_commands(profile: Profile) -> dict[str, list[str]]:
     machine), so neither the workers nor the triggerer serve logs over HTTP (their log servers
     would listen on every interface).
     """
-    airflow = [sys.executable, "-m", "pipelines.celery_compat"]  # `python -m airflow`, Celery 5.7 fix
+    airflow = [sys.executable, "-m", "airflow"]
     commands = {
         "api-server": [*airflow, "api-server", "--host", HOST, "--port", str(profile.api_port)],
         "scheduler": [*airflow, "scheduler"],

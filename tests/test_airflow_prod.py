@@ -108,7 +108,7 @@ def test_every_component_has_its_command_on_loopback(tmp_path: Path) -> None:
     commands = airflow_prod.airflow_commands(profile)
     assert list(commands) == list(airflow_prod.AIRFLOW_SERVICES)
     args = {name: cmd[3:] for name, cmd in commands.items()}
-    assert all(cmd[:3] == [sys.executable, "-m", "pipelines.celery_compat"] for cmd in commands.values())
+    assert all(cmd[:3] == [sys.executable, "-m", "airflow"] for cmd in commands.values())
     assert args["api-server"] == ["api-server", "--host", "127.0.0.1", "--port", "18124"]
     assert args["worker1"][:4] == ["celery", "worker", "--celery-hostname", "worker1@%h"]
     assert args["worker2"][:4] == ["celery", "worker", "--celery-hostname", "worker2@%h"]
