@@ -4,9 +4,9 @@
 new file ``snapshot/xborder-<UTC time>.duckdb`` under a hidden temporary name, then points
 ``snapshot/current.duckdb`` at it by replacing a symlink (``os.replace`` is atomic). So:
 
-* an analyst's session (``xborder sql``, ``duckdb -readonly snapshot/current.duckdb``) reads a
-  file the pipeline does not write while anyone has it open: it never blocks a run, a run
-  never fails because of it, and it never sees a half-built state; a session opened before a
+* an analyst's session (``xborder sql``, or any DuckDB 2 client opening ``snapshot/current.duckdb``
+  read-only) reads a file the pipeline does not write while anyone has it open: it never blocks
+  a run, a run never fails because of it, and it never sees a half-built state; a session opened before a
   switch keeps reading the snapshot it opened, one opened after reads the new one;
 * published files are made read-only (mode 0444); the last few are kept and older ones
   removed (on POSIX a session still holding a removed file keeps reading it).

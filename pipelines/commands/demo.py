@@ -232,8 +232,8 @@ def summary(settings: Any, env: dict[str, str], outcomes: dict[str, Any], log_pa
     query = Table.grid(padding=(0, 2))
     query.add_row("SQL", 'xborder sql "SELECT target_id, date, cumulative_net_eur, pct_of_target, status')
     query.add_row("", '             FROM marts.export_progress_latest"')
-    query.add_row("DuckDB CLI", f"duckdb -readonly {current}")
-    query.add_row("Airflow UI", "make airflow")
+    query.add_row("shell", f"xborder sql   (interactive over {current}: .tables, .schema, history)")
+    query.add_row("Airflow UI", "make airflow   (installed from the wheel: python -m pipelines.airflow_standalone)")
 
     return Panel(
         Group(
