@@ -35,13 +35,14 @@ def command() -> None:
 
     with duckdb.connect(str(current_snapshot(settings)), read_only=True) as con:
         rows = con.execute(
-            """SELECT name, cumulative_net_eur, target_eur, pct_of_target, status, projected_completion_date, date
+            """SELECT name, cumulative_net_eur, target_eur, pct_of_target, status,
+                      coalesce(reached_on, projected_completion_date), date
                FROM marts.export_progress_latest ORDER BY position"""
         ).fetchall()
     table = Table(title=f"Export tracking · {path}", title_justify="left")
-    for column in ("target", "net so far", "target EUR", "%", "status", "projected", "data through"):
+    for column in ("target", "net so far", "target EUR", "%", "status", "reached / projected", "data through"):
         table.add_column(column, justify="right" if column in ("net so far", "target EUR", "%") else "left")
-    colours = {"on_track": "green", "at_risk": "yellow", "off_track": "red"}
+    colours = {"reached": "bold green", "on_track": "green", "at_risk": "yellow", "off_track": "red"}
     for name, net, amount, share, status, projected, through in rows:
         shown = f"[{colours[status]}]{status.replace('_', ' ')}[/]" if status else "tracking only"
         table.add_row(
@@ -50,7 +51,7 @@ def command() -> None:
             eur(amount) if amount else "",
             pct(share) if amount else "",
             shown,
-            day(projected) if projected else "",
+            (("reached " if status == "reached" else "projected ") + day(projected)) if projected else "",
             day(through) if through else "",
         )
     console.print(table)

@@ -52,7 +52,7 @@ def write_report(settings: Settings) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     generated = datetime.now(UTC)
     with duckdb.connect(str(snapshot), read_only=True) as con:
-        data = report_data(con)
+        data = report_data(con, generated.date(), settings.stale_days)
         write_workbook(con, out / WORKBOOK, snapshot=snapshot.name, generated=generated)
         if data["targets"]:
             write_png(con, data["targets"][0], out)

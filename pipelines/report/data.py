@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -217,8 +217,29 @@ def all_goods(con: duckdb.DuckDBPyConnection, headline_target: dict[str, Any] | 
     }
 
 
-def freshness(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    """Latest event, FX date and catalogue per supplier; quarantine, rejected files, late data waiting."""
+def stale_feeds(latest_event: date | None, latest_fx: date | None, run_date: date, days: int) -> list[dict[str, Any]]:
+    """Warnings for a latest sales event or ECB rate date more than ``days`` before ``run_date``."""
+    out: list[dict[str, Any]] = []
+    for feed, label, latest in (("sales", "sales event", latest_event), ("fx", "ECB rate", latest_fx)):
+        if latest is None:
+            out.append({"feed": feed, "age": None, "text": f"No {label} loaded yet: the figures are not current."})
+        elif (run_date - latest).days > days:
+            age = (run_date - latest).days
+            out.append(
+                {
+                    "feed": feed,
+                    "age": age,
+                    "text": f"Stale data: the latest {label} is from {day(latest)}, {age:,} days before this run "
+                    f"({day(run_date)}; warning after {days} days, XBORDER_STALE_DAYS). The figures are as of "
+                    "that date, not today.",
+                }
+            )
+    return out
+
+
+def freshness(con: duckdb.DuckDBPyConnection, run_date: date | None = None, stale_days: int = 7) -> dict[str, Any]:
+    """Latest event, FX date and catalogue per supplier; quarantine, rejected files, late data waiting;
+    staleness warnings relative to ``run_date`` (default today, UTC)."""
     (facts,) = rows(
         con,
         """SELECT max(event_ts) AS latest_event, max(event_date) AS latest_event_date, count(*) AS events,
@@ -263,11 +284,16 @@ def freshness(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         c for c in facts["catalogues"] if c["latest"] is None or (c["age_days"] or 0) > STALE_CATALOGUE_DAYS
     ]
     facts["stale_days"] = STALE_CATALOGUE_DAYS
+    today = run_date or datetime.now(UTC).date()
+    event_day = facts["latest_event_date"]
+    fx_day = facts["latest_fx"].date() if isinstance(facts["latest_fx"], datetime) else facts["latest_fx"]
+    facts["stale_feeds"] = stale_feeds(event_day, fx_day, today, stale_days)
+    facts["stale_age_days"] = stale_days
     return facts
 
 
-def report_data(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    """Everything the report shows."""
+def report_data(con: duckdb.DuckDBPyConnection, run_date: date | None = None, stale_days: int = 7) -> dict[str, Any]:
+    """Everything the report shows (``run_date``, default today: what staleness is measured against)."""
     found = targets(con)
     coverage = weight_coverage(con)
     for t in found:
@@ -276,5 +302,5 @@ def report_data(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         "targets": found,
         "headline": found[0]["headline"] if found else None,
         "all_goods": all_goods(con, found[0] if found else None),
-        "freshness": freshness(con),
+        "freshness": freshness(con, run_date, stale_days),
     }

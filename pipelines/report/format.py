@@ -15,6 +15,19 @@ def eur(value: Decimal | int | None, cents: bool = True) -> str:
     return f"EUR {text}" if not text.startswith("-") else f"-EUR {text[1:]}"
 
 
+def eur_compact(value: Decimal | int | None) -> str:
+    """Headline amounts: ``EUR 2.20 bn``, ``EUR 123.5 m`` (half to even); below a million exact, as
+    :func:`eur`. The exact figure goes beside it (a ``title`` or a table)."""
+    if value is None:
+        return "n/a"
+    value = Decimal(value)
+    sign, size = ("-" if value < 0 else ""), abs(value)
+    for unit, scale, places in (("bn", Decimal(10) ** 9, "0.01"), ("m", Decimal(10) ** 6, "0.1")):
+        if size >= scale:
+            return f"{sign}EUR {(size / scale).quantize(Decimal(places)):,} {unit}"
+    return eur(value)
+
+
 def eur_short(value: float) -> str:
     """Axis labels and captions: ``€1.5bn``, ``€250m``, ``€12k``, ``€0``."""
     sign = "-" if value < 0 else ""
@@ -46,4 +59,4 @@ def day(value: date | datetime | None) -> str:
     return f"{value:%d %b %Y}"
 
 
-FILTERS = {"eur": eur, "eur_short": eur_short, "pct": pct, "number": number, "day": day}
+FILTERS = {"eur": eur, "eur_compact": eur_compact, "eur_short": eur_short, "pct": pct, "number": number, "day": day}
