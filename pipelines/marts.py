@@ -39,6 +39,7 @@ MODELS = (
     "export_progress_latest.sql",
     "export_breakdown_monthly.sql",
     "export_all_goods_monthly.sql",
+    "export_forecast.sql",  # seasonal Monte Carlo + back-test (docs/forecast.md); seed and sims below
 )
 COUNTED = ("export_progress_daily", "export_breakdown_monthly", "agg_all_goods_monthly")
 ALL_GOODS = "all_goods"
@@ -194,6 +195,8 @@ def build_marts(con: duckdb.DuckDBPyConnection, settings: Settings, *, full: boo
         )
         for part in sorted(rebuild):
             con.execute("INSERT INTO audit.mart_state VALUES (?, ?, ?)", [part, parts[part], now])
+        con.execute("SET VARIABLE forecast_seed = ?", [settings.forecast_seed])
+        con.execute("SET VARIABLE forecast_sims = ?", [settings.forecast_sims])
         for model in MODELS:
             t0 = time.perf_counter()
             con.execute((marts_dir / model).read_text(encoding="utf-8"))
