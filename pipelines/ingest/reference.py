@@ -1,8 +1,9 @@
 """Reference dimensions from the real public files in ``reference/``.
 
 Countries (ISO 3166; Namibia is ``NA``, never null), currencies (ISO 4217, active and
-withdrawn), HS 2022 sections and codes, Chinese New Year dates (for the forecast). Each file's sha256 is recorded in the ledger (feed
-``reference``); a dimension is rebuilt only when its file changed.
+withdrawn), HS 2022 sections and codes, Chinese New Year dates (for the forecast). Each file's
+sha256 is recorded in the ledger (feed ``reference``); a dimension is rebuilt only when its file
+changed.
 """
 
 from __future__ import annotations
