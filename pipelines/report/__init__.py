@@ -87,4 +87,5 @@ def write_png(con: duckdb.DuckDBPyConnection, t: dict[str, Any], out: Path) -> P
         title=f"{t['name']}: cumulative net sales against the target",
         as_of=t["date"],
         reached_on=t.get("reached_on"),
+        fan=t["forecast"]["fan"] if t.get("forecast") else None,
     )

@@ -45,6 +45,18 @@ def pct(value: Decimal | None, places: int = 2) -> str:
     return "n/a" if value is None else f"{Decimal(value):,.{places}f} %"
 
 
+def prob(value: Decimal | float | None) -> str:
+    """A probability as ``73 %``; ``< 1 %`` and ``> 99 %`` short of certainty; ``n/a`` for None."""
+    if value is None:
+        return "n/a"
+    share = Decimal(value) * 100
+    if 0 < share < 1:
+        return "< 1 %"
+    if 99 < share < 100:
+        return "> 99 %"
+    return f"{share.quantize(Decimal(1)):.0f} %"
+
+
 def number(value: Decimal | int | None, places: int = 0) -> str:
     """``1,234,567`` (``places`` decimals)."""
     return "n/a" if value is None else f"{Decimal(value):,.{places}f}"
@@ -59,4 +71,4 @@ def day(value: date | datetime | None) -> str:
     return f"{value:%d %b %Y}"
 
 
-FILTERS = {"eur": eur, "eur_compact": eur_compact, "eur_short": eur_short, "pct": pct, "number": number, "day": day}
+FILTERS = {"eur": eur, "eur_compact": eur_compact, "eur_short": eur_short, "pct": pct, "prob": prob, "number": number, "day": day}

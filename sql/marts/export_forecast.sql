@@ -120,7 +120,7 @@ FROM fc_series s JOIN fc_calendar c USING (date);
 
 -- the future days of each run and, for each, the days of earlier years it may draw
 CREATE OR REPLACE TEMP TABLE fc_days AS
-SELECT r.run_id, r.target_id, r.cutoff, c.date, c.period, c.pos, c.event_day
+SELECT r.run_id, r.kind, r.target_id, r.cutoff, c.date, c.period, c.pos, c.event_day
 FROM fc_runs r JOIN fc_calendar c ON c.date > r.cutoff AND c.date <= r.run_end;
 
 CREATE OR REPLACE TEMP TABLE fc_pool AS
@@ -157,37 +157,63 @@ JOIN fc_growth g USING (run_id)
 CROSS JOIN fc_params p
 CROSS JOIN LATERAL (SELECT unnest(range(p.sims))::INTEGER AS sim) s;
 
--- every simulated path: the cumulative from the cut-off on
-CREATE OR REPLACE TEMP TABLE fc_paths AS
+-- every draw: simulation x future day -> the pool's day picked by hash(seed, sim, target, day)
+CREATE OR REPLACE TEMP VIEW fc_draws AS
 WITH picks AS (
-    SELECT s.run_id, s.sim, s.growth, d.date,
+    SELECT s.run_id, d.kind, s.sim, s.growth, d.date,
            (hash(p.seed, s.sim, d.target_id, d.date) % n.n::UBIGINT)::INTEGER + 1 AS idx
     FROM fc_sims s
     JOIN fc_days d USING (run_id)
     JOIN (SELECT DISTINCT run_id, date, n FROM fc_pool) n USING (run_id, date)
     CROSS JOIN fc_params p
-),
-draws AS (
-    SELECT k.run_id, k.sim, k.date, pool.net * pow(k.growth, pool.years_back) AS net
-    FROM picks k JOIN fc_pool pool USING (run_id, date, idx)
 )
+SELECT k.run_id, k.kind, k.sim, k.date, pool.net * pow(k.growth, pool.years_back) AS net
+FROM picks k JOIN fc_pool pool USING (run_id, date, idx);
+
+-- the live runs' simulated paths: the cumulative from the cut-off on, every day
+CREATE OR REPLACE TEMP TABLE fc_paths AS
 SELECT d.run_id, d.sim, d.date,
        r.start_cum::DOUBLE + sum(d.net) OVER (PARTITION BY d.run_id, d.sim ORDER BY d.date) AS cum
-FROM draws d JOIN fc_runs r USING (run_id);
+FROM fc_draws d JOIN fc_runs r USING (run_id)
+WHERE d.kind = 'live';
 
--- each simulation's completion date (NULL: not within the horizon)
+-- each live simulation's completion date (NULL: not within the horizon)
 CREATE OR REPLACE TEMP TABLE fc_completion AS
 SELECT s.run_id, s.sim,
        coalesce(r.start_reached_on, min(p.date) FILTER (WHERE p.cum >= r.amount::DOUBLE)) AS completed_on
 FROM fc_sims s
 JOIN fc_runs r USING (run_id)
 LEFT JOIN fc_paths p USING (run_id, sim)
+WHERE r.kind = 'live'
 GROUP BY s.run_id, s.sim, r.start_reached_on;
 
 CREATE OR REPLACE TEMP TABLE fc_bands AS
 SELECT run_id, date,
        quantile_cont(cum, 0.1) AS p10, quantile_cont(cum, 0.5) AS p50, quantile_cont(cum, 0.9) AS p90
 FROM fc_paths GROUP BY ALL;
+
+-- the back-test runs need each simulation's cumulative only at the horizons: sums, no paths
+CREATE OR REPLACE TEMP TABLE fc_backtest_bands AS
+WITH at_horizons AS (
+    SELECT d.run_id, d.sim,
+           sum(d.net) FILTER (WHERE d.date <= r.cutoff + 30) AS h30,
+           sum(d.net) FILTER (WHERE d.date <= r.cutoff + 90) AS h90,
+           sum(d.net) AS h180
+    FROM fc_draws d JOIN fc_runs r USING (run_id)
+    WHERE d.kind = 'backtest'
+    GROUP BY d.run_id, d.sim
+),
+long AS (
+    SELECT a.run_id, h.horizon_days,
+           r.start_cum::DOUBLE + CASE h.horizon_days WHEN 30 THEN a.h30 WHEN 90 THEN a.h90 ELSE a.h180 END AS cum
+    FROM at_horizons a
+    JOIN fc_runs r USING (run_id)
+    CROSS JOIN (VALUES (30), (90), (180)) h(horizon_days)
+    WHERE r.cutoff + h.horizon_days <= r.run_end
+)
+SELECT run_id, horizon_days,
+       quantile_cont(cum, 0.1) AS p10, quantile_cont(cum, 0.5) AS p50, quantile_cont(cum, 0.9) AS p90
+FROM long GROUP BY ALL;
 
 CREATE OR REPLACE TABLE marts.export_forecast AS
 WITH outcome AS (
@@ -243,28 +269,27 @@ ORDER BY target_id, date;
 CREATE OR REPLACE TABLE marts.export_forecast_backtest AS
 SELECT r.target_id,
        r.cutoff AS cutoff_date,
-       h.horizon_days,
-       (r.cutoff + h.horizon_days) AS horizon_date,
+       b.horizon_days,
+       (r.cutoff + b.horizon_days) AS horizon_date,
        r.start_cum AS cumulative_at_cutoff_eur,
        a.cumulative_net_eur AS actual_cumulative_eur,
        b.p10::DECIMAL(18, 2) AS p10_cumulative_eur,
        b.p50::DECIMAL(18, 2) AS p50_cumulative_eur,
        b.p90::DECIMAL(18, 2) AS p90_cumulative_eur,
-       (r.start_cum + r.start_rate_30d * h.horizon_days)::DECIMAL(18, 2) AS straight_line_cumulative_eur,
+       (r.start_cum + r.start_rate_30d * b.horizon_days)::DECIMAL(18, 2) AS straight_line_cumulative_eur,
        a.cumulative_net_eur BETWEEN b.p10 AND b.p90 AS inside_p10_p90,
        abs(b.p50 - a.cumulative_net_eur::DOUBLE)::DECIMAL(18, 2) AS p50_abs_error_eur,
-       abs(r.start_cum + r.start_rate_30d * h.horizon_days - a.cumulative_net_eur)::DECIMAL(18, 2)
+       abs(r.start_cum + r.start_rate_30d * b.horizon_days - a.cumulative_net_eur)::DECIMAL(18, 2)
            AS straight_line_abs_error_eur
 FROM fc_runs r
-CROSS JOIN (VALUES (30), (90), (180)) h(horizon_days)
-JOIN fc_bands b ON b.run_id = r.run_id AND b.date = r.cutoff + h.horizon_days
-JOIN fc_series a ON a.target_id = r.target_id AND a.date = r.cutoff + h.horizon_days
+JOIN fc_backtest_bands b USING (run_id)
+JOIN fc_series a ON a.target_id = r.target_id AND a.date = r.cutoff + b.horizon_days
 WHERE r.kind = 'backtest'
-ORDER BY r.target_id, h.horizon_days, r.cutoff;
+ORDER BY r.target_id, b.horizon_days, r.cutoff;
 
 DROP TABLE fc_params; DROP TABLE fc_series; DROP TABLE fc_calendar; DROP TABLE fc_runs; DROP TABLE fc_blocks;
 DROP TABLE fc_growth; DROP TABLE fc_history; DROP TABLE fc_days; DROP TABLE fc_pool; DROP TABLE fc_sims;
-DROP TABLE fc_paths; DROP TABLE fc_completion; DROP TABLE fc_bands;
+DROP VIEW fc_draws; DROP TABLE fc_paths; DROP TABLE fc_completion; DROP TABLE fc_bands; DROP TABLE fc_backtest_bands;
 
 COMMENT ON TABLE marts.export_forecast IS 'Seasonal Monte Carlo forecast per target with an amount, from its latest day (docs/forecast.md): probabilities of reaching the amount by each deadline and P10/P50/P90 completion dates.';
 COMMENT ON COLUMN marts.export_forecast.target_id IS 'core.dim_target.target_id.';
