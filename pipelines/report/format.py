@@ -71,4 +71,12 @@ def day(value: date | datetime | None) -> str:
     return f"{value:%d %b %Y}"
 
 
-FILTERS = {"eur": eur, "eur_compact": eur_compact, "eur_short": eur_short, "pct": pct, "prob": prob, "number": number, "day": day}
+FILTERS = {
+    "eur": eur,
+    "eur_compact": eur_compact,
+    "eur_short": eur_short,
+    "pct": pct,
+    "prob": prob,
+    "number": number,
+    "day": day,
+}

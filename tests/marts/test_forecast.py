@@ -104,11 +104,12 @@ def test_same_seed_same_forecast_another_seed_other_draws(con, settings: Setting
     write_targets(settings, [target("seasonal", D(2018, 7, 1), D(2021, 6, 30), D(2020, 6, 30), amount="1500000")])
     build_marts(con, settings)
     first = (forecast(con, "seasonal"), fan(con, "seasonal"))
-    build_marts(con, settings, full=True)
+    assert build_marts(con, settings)["forecast"] == "unchanged"  # same inputs: not recomputed
+    assert build_marts(con, settings, full=True)["forecast"] == "built"  # recomputed: the same
     assert (forecast(con, "seasonal"), fan(con, "seasonal")) == first
     assert first[0]["seed"] == settings.forecast_seed == 2026
     monkeypatch.setattr(settings, "forecast_seed", 7)
-    build_marts(con, settings)
+    assert build_marts(con, settings)["forecast"] == "built"  # another seed is another input
     other = (forecast(con, "seasonal"), fan(con, "seasonal"))
     assert other[0]["seed"] == 7
     assert other[1][0] == first[1][0]  # the same actual start
