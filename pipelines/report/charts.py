@@ -71,10 +71,12 @@ def _svg_open(width: int, height: int, title: str, desc: str, uid: str) -> str:
     )
 
 
-def _legend(items: list[tuple[str, str, str]], x: float, y: float) -> str:
-    """Legend entries (colour, dash, label) in one row; widths from the label length."""
+def _legend(items: list[tuple[str, str, str]], x: float, y: float, max_x: float = 10_000) -> str:
+    """Legend entries (colour, dash, label) in rows of at most ``max_x``; widths from the label length."""
     out, cx = [], x
     for color, dash, label in items:
+        if cx > x and cx + 28 + 6.6 * len(label) > max_x:
+            cx, y = x, y + 17
         out.append(
             f'<line x1="{cx:.0f}" x2="{cx + 22:.0f}" y1="{y - 4:.0f}" y2="{y - 4:.0f}" stroke="{color}" '
             f'stroke-width="{3 if not dash else 2}"{dash}/>'
@@ -98,8 +100,8 @@ def progress_chart(
 ) -> str:
     """Cumulative net EUR against the straight-line paths to each deadline, the projection, and
     the forecast's fan (``fan``: day, P10, P50, P90 of the simulated cumulative)."""
-    f = Frame(960, 380, 86, 28, 44, 40)
     fan = [r for r in (fan or []) if r[0] >= start]
+    f = Frame(960, 396, 86, 28, 60, 40) if len(fan) > 1 else Frame(960, 380, 86, 28, 44, 40)
     last_day = series[-1][0] if series else start
     end = max(final, last_day, *(r[0] for r in fan))
     horizon = final + timedelta(days=(final - start).days // 2)  # how far a late projection is drawn
@@ -166,8 +168,9 @@ def progress_chart(
         legend += [
             (STRETCH, ' stroke-dasharray="2 5"', "straight line to stretch"),
             (FINAL, ' stroke-dasharray="2 5"', "straight line to final"),
-            (ACTUAL, ' stroke-dasharray="7 5"', "projection at 30-day run-rate"),
         ]
+        if projected:
+            legend.append((ACTUAL, ' stroke-dasharray="7 5"', "projection at 30-day run-rate"))
     if len(fan) > 1:
         upper = " ".join(f"{x(d):.1f},{y(float(p90)):.1f}" for d, _, _, p90 in fan)
         lower = " ".join(f"{x(d):.1f},{y(float(p10)):.1f}" for d, p10, _, _ in reversed(fan))
@@ -204,7 +207,7 @@ def progress_chart(
             f'<text x="{x(last_day) - 8:.1f}" y="{y(last_v) - 10:.1f}" class="lb" text-anchor="end" font-weight="600">'
             f"{eur_short(last_v)} on {last_day:%d %b %Y}</text>"
         )
-    parts.append(_legend(legend, f.x0, 18))
+    parts.append(_legend(legend, f.x0, 18, f.x1))
     parts.append("</svg>")
     return "".join(parts)
 

@@ -112,7 +112,9 @@ def progress_png(
         ax.grid(axis="y", color="#e2e8f0")
         ax.spines[["top", "right"]].set_visible(False)
         ax.tick_params(colors=MUTED, labelsize=10)
-        ax.legend(loc="upper left", bbox_to_anchor=(0, -0.08), ncol=2, frameon=False, fontsize=9.5)
+        ax.legend(
+            loc="upper left", bbox_to_anchor=(0, -0.08), ncol=3 if len(fan) > 1 else 2, frameon=False, fontsize=9.5
+        )
         fig.text(0.09, 0.95, "\n".join(textwrap.wrap(title, 95)), fontsize=15, fontweight="bold", color=INK, va="top")
         fig.text(0.09, 0.855, _subtitle(amount, last, as_of, reached_on), fontsize=11.5, color=MUTED, va="top")
         path.parent.mkdir(parents=True, exist_ok=True)
