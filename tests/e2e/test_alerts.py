@@ -158,9 +158,9 @@ def test_1_a_rejected_file_is_mailed_after_the_pipeline_runs(story: SimpleNamesp
         (status,) = con.execute("SELECT status FROM marts.export_progress_latest WHERE position = 0").fetchone()
     assert reason == "truncated_file" and status == "reached"
     mails = inbox.take()
-    assert [(m.kind, m.subject) for m in mails] == [
-        ("file_rejected", f"[xborder] file rejected: {CUT} (truncated_file)")
-    ]  # first read already reached (no news) and a target without an amount: no status mail; sales just loaded: not stale
+    assert (
+        [(m.kind, m.subject) for m in mails] == [("file_rejected", f"[xborder] file rejected: {CUT} (truncated_file)")]
+    )  # first read already reached (no news) and a target without an amount: no status mail; sales just loaded: not stale
     mail = mails[0]
     assert mail.to == [TEAM] and mail.sender == "xborder@example.com"
     assert f"  file:    {CUT}\n  feed:    sales (own_webshop)\n  status:  rejected" in mail.body
