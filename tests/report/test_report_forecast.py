@@ -8,6 +8,8 @@ import re
 from datetime import date
 from decimal import Decimal
 
+import pytest
+
 from pipelines.marts import build_marts
 from pipelines.report import write_report
 from pipelines.report.data import stale_feeds
@@ -22,6 +24,7 @@ from tests.marts.conftest import (
     target,
     write_targets,
 )
+from tests.report.chromium import CHROMIUM, Browser
 
 
 def section(html: str, target_id: str) -> str:
@@ -54,13 +57,17 @@ def test_stale_feeds_against_the_run_date() -> None:
     )
 
 
-def test_the_report_shows_the_forecast_its_fan_and_back_test(con, settings) -> None:
+def forecast_report(con, settings):
     add_chinese_new_year(con, settings)
     daily_facts(con, seasonal_history(D(2018, 7, 1), D(2020, 2, 29)))
     write_targets(settings, [target("seasonal", D(2018, 7, 1), D(2021, 6, 30), D(2020, 6, 30), amount="1500000")])
     build_marts(con, settings)
     publish(con, settings)
-    html = write_report(settings).read_text(encoding="utf-8")
+    return write_report(settings)
+
+
+def test_the_report_shows_the_forecast_its_fan_and_back_test(con, settings) -> None:
+    html = forecast_report(con, settings).read_text(encoding="utf-8")
     ((p_stretch, p_final, p10, p50, p90, horizon_end),) = con.execute(
         """SELECT p_reach_by_stretch, p_reach_by_final, completion_p10, completion_p50, completion_p90, horizon_end
            FROM marts.export_forecast"""
@@ -112,3 +119,24 @@ def test_a_reached_target_shows_the_day_reached_not_a_projection(con, settings) 
     assert "Reached on 03 Jan 2020</span> by the stretch deadline" in part  # the forecast has nothing left
     # the data is years older than the run date: both feeds are flagged (no FX rates at all here)
     assert 'data-field="stale_sales"' in html and 'data-field="stale_fx"' in html
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (make browser installs it)")
+def test_the_forecast_renders_in_chromium(con, settings, tmp_path) -> None:
+    report = forecast_report(con, settings)
+    with Browser(tmp_path / "profile") as browser:
+        page = browser.open(report.as_uri())
+        shot = page.screenshot(tmp_path / "forecast.png")
+        shown = page.evaluate(
+            """[document.querySelector('[data-field="p_reach_by_final"]').textContent.trim(),
+                document.querySelectorAll('g[data-series="fan"] polygon').length,
+                document.querySelectorAll('table[data-table="backtest"] tbody tr').length]"""
+        )
+    print(f"screenshot: {shot}")
+    ((p_final, horizons),) = con.execute(
+        "SELECT (SELECT p_reach_by_final FROM marts.export_forecast), "
+        "(SELECT count(DISTINCT horizon_days) FROM marts.export_forecast_backtest)"
+    ).fetchall()
+    assert page.errors == [] and page.remote_requests == []
+    assert shown == [f"P(reach by final) {prob(p_final)}", 1, horizons]
