@@ -9,7 +9,8 @@ def command() -> None:
     One self-contained HTML file, $XBORDER_HOME/reports/export_tracking.html, that opens offline
     in any browser and prints well: for every target in targets.yml the net EUR so far against
     the target, the status (reached / on track / at risk / off track), the forecast's
-    probabilities (docs/forecast.md), the cumulative chart with the forecast's fan against the straight-line paths to the stretch and final deadlines, monthly
+    probabilities (docs/forecast.md), the cumulative chart with the forecast's fan against the
+    straight-line paths to the stretch and final deadlines, monthly
     gross sales with cancellations and returns, the top HS chapters, suppliers and regions;
     then all goods by origin, data freshness and a link to the data-quality report. Beside it,
     <target>_progress.svg and .png: the headline chart for e-mail, and export_tracking.xlsx: the
