@@ -33,7 +33,8 @@ if TYPE_CHECKING:  # DAG files import this module: DuckDB is imported where it i
 log = logging.getLogger(__name__)
 
 PREFIX = "[xborder]"
-ALERT_STATUSES = ("at_risk", "off_track")  # a move to one of these is alerted
+ALERT_STATUSES = ("at_risk", "off_track")  # a move to one of these is alerted (a risk)
+REACHED = "reached"  # a move to it is good news: one notice (kind target_reached), never a risk alert
 DEFAULT_CONN_ID = "xborder_smtp"
 DEFAULT_STALE_SALES_HOURS = 24.0
 DEFAULT_BUILD_DEADLINE_MINUTES = 120.0
@@ -346,11 +347,13 @@ class TargetStatus:
     stretch_deadline: dt.date | None = None
     final_deadline: dt.date | None = None
     data_through: dt.date | None = None
+    reached_on: dt.date | None = None
+    reached_by_stretch: bool | None = None
 
 
 @dataclass(frozen=True)
 class Transition:
-    """A target whose status moved to at_risk or off_track; ``previous`` None: first seen."""
+    """A target whose status moved to at_risk, off_track or reached; ``previous`` None: first seen."""
 
     target: TargetStatus
     previous: str | None
@@ -358,22 +361,32 @@ class Transition:
 
 
 def transitions(previous: Mapping[str, str | None], current: Iterable[TargetStatus]) -> list[Transition]:
-    """Targets now at_risk or off_track whose status differs from ``previous`` (target id -> status).
+    """Targets now at_risk or off_track whose status differs from ``previous`` (target id -> status),
+    and targets that moved to reached.
 
     A target not in ``previous`` (the first snapshot read, or a new target) is alerted when it
-    is already at risk or off track. Moves to on_track (or to no status) are not alerted.
+    is already at risk or off track. Moves to on_track (or to no status) are not alerted. A move
+    to reached from a known earlier status is good news, sent once as a notice (no risk); a
+    target first seen already reached is no news and sends nothing. Reached is sticky in the
+    marts, so a target leaves it only when its definition changes (then the usual rules apply).
     """
     out = []
     for target in current:
         before = previous.get(target.target_id)
-        if target.status in ALERT_STATUSES and (target.target_id not in previous or before != target.status):
-            out.append(Transition(target, before, target.target_id not in previous))
+        seen = target.target_id in previous
+        if target.status in ALERT_STATUSES and (not seen or before != target.status):
+            out.append(Transition(target, before, not seen))
+        elif target.status == REACHED and seen and before != REACHED:
+            out.append(Transition(target, before, False))
     return out
 
 
 def target_status_changed(change: Transition, snapshot: str) -> Alert:
-    """A target moved to at_risk or off_track: its figures, deadlines and the pace it needs."""
+    """A target moved to at_risk or off_track: its figures, deadlines and the pace it needs
+    (a move to reached: :func:`target_reached`)."""
     t = change.target
+    if t.status == REACHED:
+        return target_reached(change, snapshot)
     was = "first published build read" if change.first_seen else (change.previous or "no status")
     subject = f"{PREFIX} target {t.target_id} is now {t.status} (was {was})"
     meaning = {
@@ -397,6 +410,34 @@ def target_status_changed(change: Transition, snapshot: str) -> Alert:
     ]
     key = f"target:{t.target_id}:{Path(snapshot).name}"
     return Alert("target_status", subject, "\n".join(lines), (key,), t.target_id)
+
+
+def target_reached(change: Transition, snapshot: str) -> Alert:
+    """Good news: the cumulative reached the amount (the date, and whether by the stretch deadline)."""
+    t = change.target
+    when = (
+        "by the stretch deadline"
+        if t.reached_by_stretch
+        else "after the stretch deadline"
+        + (", by the final deadline" if t.reached_on and t.final_deadline and t.reached_on <= t.final_deadline else "")
+    )
+    subject = f"{PREFIX} target {t.target_id} reached on {t.reached_on} ({when})"
+    lines = [
+        f"Good news: target {t.target_id} ({t.name}) reached its amount on {t.reached_on}, {when}.",
+        f"Previous status: {change.previous or 'no status'}. This is a notice, not a risk alert:",
+        "the status stays reached from now on.",
+        "",
+        f"  as of:               {t.date} (data through {t.data_through})",
+        f"  cumulative net EUR:  {_eur(t.cumulative_net_eur)} of {_eur(t.target_eur)}"
+        + (f" ({t.pct_of_target}%)" if t.pct_of_target is not None else ""),
+        f"  stretch deadline:    {t.stretch_deadline}",
+        f"  final deadline:      {t.final_deadline}",
+        "",
+        f"Published snapshot: {snapshot}",
+        "Details: marts.export_progress_latest and marts.export_progress_daily in the snapshot.",
+    ]
+    key = f"target:{t.target_id}:{Path(snapshot).name}"
+    return Alert("target_reached", subject, "\n".join(lines), (key,), t.target_id)
 
 
 def _eur(value: Decimal | None) -> str:
@@ -480,6 +521,8 @@ STATUS_COLUMNS = [
     "stretch_deadline",
     "final_deadline",
     "data_through",
+    "reached_on",
+    "reached_by_stretch",
 ]
 
 
@@ -488,8 +531,17 @@ def published_statuses(snapshot: Path) -> list[TargetStatus]:
     import duckdb
 
     with duckdb.connect(str(snapshot), read_only=True) as con:
+        present = {
+            r[0]
+            for r in con.execute(
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_schema = 'marts' AND table_name = 'export_progress_latest'"
+            ).fetchall()
+        }
+        # a snapshot published before a column existed reads it as NULL
+        columns = ", ".join(c if c in present else f"NULL AS {c}" for c in STATUS_COLUMNS)
         rows = con.execute(
-            f"SELECT {', '.join(STATUS_COLUMNS)} FROM marts.export_progress_latest ORDER BY position, target_id"
+            f"SELECT {columns} FROM marts.export_progress_latest ORDER BY position, target_id"
         ).fetchall()
     return [TargetStatus(*row) for row in rows]
 

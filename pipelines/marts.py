@@ -39,7 +39,11 @@ MODELS = (
     "export_progress_latest.sql",
     "export_breakdown_monthly.sql",
     "export_all_goods_monthly.sql",
+    "export_forecast.sql",  # seasonal Monte Carlo + back-test (docs/forecast.md); seed and sims below
 )
+FORECAST = "export_forecast.sql"
+FORECAST_PART = "forecast"  # audit.mart_state: the forecast's inputs when last built (skipped if unchanged)
+FORECAST_TABLES = ("export_forecast", "export_forecast_fan", "export_forecast_backtest")
 COUNTED = ("export_progress_daily", "export_breakdown_monthly", "agg_all_goods_monthly")
 ALL_GOODS = "all_goods"
 # target fields that change no number: editing them does not rebuild the target's aggregates
@@ -186,6 +190,9 @@ def build_marts(con: duckdb.DuckDBPyConnection, settings: Settings, *, full: boo
             facts_read += _events(con, "SELECT batch_id FROM mart_new_batches")
         timings["aggregate"] = time.perf_counter() - t0
         now = datetime.now(UTC).replace(tzinfo=None)
+        built_forecast = dict(con.execute("SELECT part, fingerprint FROM audit.mart_state").fetchall()).get(
+            FORECAST_PART
+        )
         con.execute("DELETE FROM audit.mart_batches")
         con.execute("INSERT INTO audit.mart_batches SELECT * FROM mart_batches_now")
         con.execute(
@@ -194,9 +201,20 @@ def build_marts(con: duckdb.DuckDBPyConnection, settings: Settings, *, full: boo
         )
         for part in sorted(rebuild):
             con.execute("INSERT INTO audit.mart_state VALUES (?, ?, ?)", [part, parts[part], now])
+        con.execute("SET VARIABLE forecast_seed = ?", [settings.forecast_seed])
+        con.execute("SET VARIABLE forecast_sims = ?", [settings.forecast_sims])
         for model in MODELS:
             t0 = time.perf_counter()
-            con.execute((marts_dir / model).read_text(encoding="utf-8"))
+            sql = (marts_dir / model).read_text(encoding="utf-8")
+            if model == FORECAST:
+                fingerprint = _forecast_fingerprint(con, sql, settings)
+                con.execute("DELETE FROM audit.mart_state WHERE part = ?", [FORECAST_PART])
+                con.execute("INSERT INTO audit.mart_state VALUES (?, ?, ?)", [FORECAST_PART, fingerprint, now])
+                if not full and fingerprint == built_forecast and _has_tables(con, FORECAST_TABLES):
+                    result["forecast"] = "unchanged"
+                    continue
+                result["forecast"] = "built"
+            con.execute(sql)
             timings[model.removesuffix(".sql")] = time.perf_counter() - t0
     result["mode"] = "full" if everything else "incremental"
     result["targets_rebuilt"] = rebuilt_targets
@@ -208,6 +226,28 @@ def build_marts(con: duckdb.DuckDBPyConnection, settings: Settings, *, full: boo
     return result
 
 
+def _forecast_fingerprint(con: duckdb.DuckDBPyConnection, sql: str, settings: Settings) -> str:
+    """What the forecast reads: the daily series of the targets, their definitions, the Chinese
+    New Year dates, its SQL, seed and simulations. Unchanged: the forecast tables stay as built
+    (same seed, same data: the same forecast), and neither time nor snapshot bytes are spent."""
+    ((series, targets, holidays),) = con.execute(
+        """SELECT (SELECT coalesce(sum(hash(target_id, date, net_eur, cumulative_net_eur, run_rate_30d, reached_on)), 0)
+                   FROM marts.export_progress_daily)::VARCHAR,
+                  (SELECT coalesce(sum(hash(target_id, amount, window_start, window_end, stretch_deadline,
+                                            final_deadline)), 0) FROM core.dim_target)::VARCHAR,
+                  (SELECT coalesce(sum(hash(year, new_year_date)), 0) FROM core.dim_chinese_new_year)::VARCHAR"""
+    ).fetchall()
+    return _fingerprint(sql, str(settings.forecast_seed), str(settings.forecast_sims), series, targets, holidays)
+
+
+def _has_tables(con: duckdb.DuckDBPyConnection, names: tuple[str, ...]) -> bool:
+    ((found,),) = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'marts' AND list_contains(?, table_name)",
+        [list(names)],
+    ).fetchall()
+    return int(found) == len(names)
+
+
 def invalidate(con: duckdb.DuckDBPyConnection) -> None:
     """Forget what the aggregates hold, so the next build rebuilds every part from all facts.
 
@@ -216,7 +256,8 @@ def invalidate(con: duckdb.DuckDBPyConnection) -> None:
     Part of the caller's transaction: a rollback keeps the aggregates' bookkeeping as it was.
     """
     con.execute("DELETE FROM audit.mart_batches")
-    con.execute("DELETE FROM audit.mart_state")
+    # the forecast's fingerprint is of the rebuilt daily series itself: it stays valid
+    con.execute("DELETE FROM audit.mart_state WHERE part <> ?", [FORECAST_PART])
 
 
 def _events(con: duckdb.DuckDBPyConnection, batches: str) -> int:

@@ -47,6 +47,18 @@ class Settings(BaseSettings):
         description="Days a sale waits for its product version, FX rate or order line before it is final "
         "(XBORDER_WAIT_DAYS; a channel contract's waiting.max_days overrides it; 0: never waits).",
     )
+    stale_days: int = Field(
+        7,
+        ge=0,
+        description="The report warns when the latest sales event or FX rate date is more than this many days "
+        "before the run date (XBORDER_STALE_DAYS).",
+    )
+    forecast_sims: int = Field(
+        500, ge=10, le=100_000, description="Monte Carlo simulations per target (XBORDER_FORECAST_SIMS)."
+    )
+    forecast_seed: int = Field(
+        2026, ge=0, description="Seed of the forecast's hash-based draws: same seed, same forecast."
+    )
     threads: int | None = Field(None, description="DuckDB threads; default all cores.")
     memory_limit: str | None = Field(
         "4GB",

@@ -220,6 +220,45 @@ def test_a_status_move_names_the_target_its_figures_and_the_snapshot() -> None:
     assert first.subject == "[xborder] target uk_goods_to_cn is now off_track (was first published build read)"
 
 
+def test_a_move_to_reached_is_one_good_news_notice_not_a_risk_alert() -> None:
+    current = [
+        status("made_it", "reached"),
+        status("made_it_from_risk", "reached"),
+        status("still_reached", "reached"),
+        status("first_seen_reached", "reached"),
+    ]
+    previous = {"made_it": "on_track", "made_it_from_risk": "off_track", "still_reached": "reached"}
+    found = {(t.target.target_id, t.previous, t.first_seen) for t in alerts.transitions(previous, current)}
+    # already reached when first read, or reached before: no news
+    assert found == {("made_it", "on_track", False), ("made_it_from_risk", "off_track", False)}
+    target = status(
+        "uk_goods_to_cn",
+        "reached",
+        date=date(2021, 6, 30),
+        cumulative_net_eur=Decimal("2200000001.00"),
+        target_eur=Decimal("2200000000.00"),
+        pct_of_target=Decimal("100.0000"),
+        stretch_deadline=date(2020, 6, 30),
+        final_deadline=date(2021, 6, 30),
+        data_through=date(2021, 6, 30),
+        reached_on=date(2021, 6, 29),
+        reached_by_stretch=False,
+    )
+    alert = alerts.target_status_changed(alerts.Transition(target, "at_risk", False), "/srv/snap/snapshot-9.duckdb")
+    assert alert.kind == "target_reached"
+    assert alert.subject == (
+        "[xborder] target uk_goods_to_cn reached on 2021-06-29 (after the stretch deadline, by the final deadline)"
+    )
+    assert "Good news: target uk_goods_to_cn (Target uk_goods_to_cn) reached its amount on 2021-06-29" in alert.body
+    assert "This is a notice, not a risk alert" in alert.body
+    assert "  cumulative net EUR:  2,200,000,001.00 of 2,200,000,000.00 (100.0000%)" in alert.body
+    assert alert.keys == ("target:uk_goods_to_cn:snapshot-9.duckdb",)
+    early = status("t", "reached", reached_on=date(2020, 1, 3), reached_by_stretch=True)
+    assert alerts.target_status_changed(alerts.Transition(early, "on_track", False), "s").subject == (
+        "[xborder] target t reached on 2020-01-03 (by the stretch deadline)"
+    )
+
+
 def test_a_late_build_names_the_run_and_the_deadline() -> None:
     alert = alerts.build_late(
         "warehouse_build", "asset_triggered__x", "2024-03-04 10:00:00+00:00", "2024-03-04 12:00:00+00:00",

@@ -193,7 +193,7 @@ def summary(settings: Any, env: dict[str, str], outcomes: dict[str, Any], log_pa
     with duckdb.connect(str(snapshot), read_only=True) as con:
         targets = con.execute(
             """SELECT name, date, cumulative_net_eur, target_eur, pct_of_target, status,
-                      projected_completion_date, scale_note
+                      projected_completion_date, scale_note, reached_on
                FROM marts.export_progress_latest ORDER BY target_eur IS NULL, target_id"""
         ).fetchall()
         ledger = con.execute(
@@ -204,14 +204,16 @@ def summary(settings: Any, env: dict[str, str], outcomes: dict[str, Any], log_pa
         (net_eur,) = con.execute("SELECT coalesce(sum(eur_amount), 0) FROM core.fct_sales_event").fetchone()  # type: ignore[misc]
 
     progress = Table.grid(padding=(0, 2))
-    for name, day, cumulative, target, pct, status, projected, note in targets:
+    for name, day, cumulative, target, pct, status, projected, note, reached_on in targets:
         if target is None:
             progress.add_row(f"[bold]{name}[/]", f"EUR {cumulative:,.2f} to {day}", "(tracking only)")
             continue
         progress.add_row(
             f"[bold]{name}[/]",
             f"EUR {cumulative:,.2f} of EUR {target:,.0f} = [bold]{pct:.1f} %[/] to {day}",
-            f"status [bold]{status}[/], projected {projected or 'beyond reach at the 30-day run-rate'}",
+            f"status [bold]{status}[/], reached on {reached_on}"
+            if reached_on
+            else f"status [bold]{status}[/], projected {projected or 'beyond reach at the 30-day run-rate'}",
         )
         if note:
             progress.add_row("", f"[dim]{note}[/]", "")

@@ -8,8 +8,9 @@ def command() -> None:
 
     One self-contained HTML file, $XBORDER_HOME/reports/export_tracking.html, that opens offline
     in any browser and prints well: for every target in targets.yml the net EUR so far against
-    the target, the status (on track / at risk / off track) and projected completion date, the
-    cumulative chart against the straight-line paths to the stretch and final deadlines, monthly
+    the target, the status (reached / on track / at risk / off track), the forecast's
+    probabilities (docs/forecast.md), the cumulative chart with the forecast's fan against the
+    straight-line paths to the stretch and final deadlines, monthly
     gross sales with cancellations and returns, the top HS chapters, suppliers and regions;
     then all goods by origin, data freshness and a link to the data-quality report. Beside it,
     <target>_progress.svg and .png: the headline chart for e-mail, and export_tracking.xlsx: the
@@ -35,13 +36,14 @@ def command() -> None:
 
     with duckdb.connect(str(current_snapshot(settings)), read_only=True) as con:
         rows = con.execute(
-            """SELECT name, cumulative_net_eur, target_eur, pct_of_target, status, projected_completion_date, date
+            """SELECT name, cumulative_net_eur, target_eur, pct_of_target, status,
+                      coalesce(reached_on, projected_completion_date), date
                FROM marts.export_progress_latest ORDER BY position"""
         ).fetchall()
     table = Table(title=f"Export tracking · {path}", title_justify="left")
-    for column in ("target", "net so far", "target EUR", "%", "status", "projected", "data through"):
+    for column in ("target", "net so far", "target EUR", "%", "status", "reached / projected", "data through"):
         table.add_column(column, justify="right" if column in ("net so far", "target EUR", "%") else "left")
-    colours = {"on_track": "green", "at_risk": "yellow", "off_track": "red"}
+    colours = {"reached": "bold green", "on_track": "green", "at_risk": "yellow", "off_track": "red"}
     for name, net, amount, share, status, projected, through in rows:
         shown = f"[{colours[status]}]{status.replace('_', ' ')}[/]" if status else "tracking only"
         table.add_row(
@@ -50,7 +52,7 @@ def command() -> None:
             eur(amount) if amount else "",
             pct(share) if amount else "",
             shown,
-            day(projected) if projected else "",
+            (("reached " if status == "reached" else "projected ") + day(projected)) if projected else "",
             day(through) if through else "",
         )
     console.print(table)

@@ -1,8 +1,9 @@
 """Reference dimensions from the real public files in ``pipelines/resources/reference/``.
 
 Countries (ISO 3166; Namibia is ``NA``, never null), currencies (ISO 4217, active and
-withdrawn), HS 2022 sections and codes. Each file's sha256 is recorded in the ledger (feed
-``reference``); a dimension is rebuilt only when its file changed.
+withdrawn), HS 2022 sections and codes, Chinese New Year dates (for the forecast). Each file's
+sha256 is recorded in the ledger (feed ``reference``); a dimension is rebuilt only when its file
+changed.
 """
 
 from __future__ import annotations
@@ -68,11 +69,20 @@ def hs_codes(path: Path) -> pl.DataFrame:
     )
 
 
+def chinese_new_year(path: Path) -> pl.DataFrame:
+    return pl.read_csv(path, infer_schema=False).select(
+        year=pl.col("year").cast(pl.Int32),
+        new_year_date=pl.col("new_year_date").str.to_date("%Y-%m-%d"),
+        zodiac=pl.col("zodiac"),
+    )
+
+
 DIMENSIONS: dict[str, tuple[str, str, Callable[[Path], pl.DataFrame]]] = {
     "countries": ("country-codes.csv", "core.dim_country", countries),
     "currencies": ("iso4217_codes-all.csv", "core.dim_currency", currencies),
     "hs_sections": ("hs_sections.csv", "core.dim_hs_section", hs_sections),
     "hs_codes": ("hs_harmonized-system.csv", "core.dim_hs_code", hs_codes),
+    "chinese_new_year": ("chinese_new_year.csv", "core.dim_chinese_new_year", chinese_new_year),
 }
 
 

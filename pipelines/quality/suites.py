@@ -986,9 +986,20 @@ SUITES: tuple[Suite, ...] = (
             critical(
                 "status_allowed",
                 IN_SET,
-                "Status is on_track, at_risk or off_track (NULL for a tracking-only target).",
+                "Status is reached, on_track, at_risk or off_track (NULL for a tracking-only target).",
                 column="status",
-                value_set=["on_track", "at_risk", "off_track"],
+                value_set=["reached", "on_track", "at_risk", "off_track"],
+            ),
+            sql(
+                "reached_is_sticky",
+                "critical",
+                "days whose reached status disagrees with reached_on, or that fall back from reached",
+                "SELECT target_id, date, cumulative_net_eur, target_eur, reached_on, previous_reached_on, status "
+                "FROM (SELECT *, lag(reached_on) OVER (PARTITION BY target_id ORDER BY date) AS previous_reached_on "
+                "FROM {batch}) WHERE coalesce(status = 'reached', false) <> (reached_on IS NOT NULL) "
+                "OR reached_on > date OR (reached_on = date AND cumulative_net_eur < target_eur) "
+                "OR (previous_reached_on IS NOT NULL AND reached_on IS DISTINCT FROM previous_reached_on)",
+                "Once the cumulative reaches the amount the status is reached and stays so (design §4).",
             ),
             sql(
                 "net_is_gross_less_cancellations_and_returns",

@@ -52,7 +52,7 @@ def write_report(settings: Settings) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     generated = datetime.now(UTC)
     with duckdb.connect(str(snapshot), read_only=True) as con:
-        data = report_data(con)
+        data = report_data(con, generated.date(), settings.stale_days)
         write_workbook(con, out / WORKBOOK, snapshot=snapshot.name, generated=generated)
         if data["targets"]:
             write_png(con, data["targets"][0], out)
@@ -87,4 +87,5 @@ def write_png(con: duckdb.DuckDBPyConnection, t: dict[str, Any], out: Path) -> P
         title=f"{t['name']}: cumulative net sales against the target",
         as_of=t["date"],
         reached_on=t.get("reached_on"),
+        fan=t["forecast"]["fan"] if t.get("forecast") else None,
     )

@@ -17,6 +17,7 @@ from pipelines.report.format import eur_short
 FONT = "system-ui,-apple-system,'Segoe UI',Roboto,'Helvetica Neue',Arial,sans-serif"
 INK, MUTED, GRID = "#0f172a", "#64748b", "#e2e8f0"
 ACTUAL, STRETCH, FINAL = "#1d4ed8", "#059669", "#d97706"
+FAN = "#7c3aed"  # the forecast's P10-P90 band and median
 GROSS, CANCELLED, RETURNED, CREDITED, NET = "#3b82f6", "#f59e0b", "#dc2626", "#9333ea", "#0f172a"
 
 
@@ -70,10 +71,12 @@ def _svg_open(width: int, height: int, title: str, desc: str, uid: str) -> str:
     )
 
 
-def _legend(items: list[tuple[str, str, str]], x: float, y: float) -> str:
-    """Legend entries (colour, dash, label) in one row; widths from the label length."""
+def _legend(items: list[tuple[str, str, str]], x: float, y: float, max_x: float = 10_000) -> str:
+    """Legend entries (colour, dash, label) in rows of at most ``max_x``; widths from the label length."""
     out, cx = [], x
     for color, dash, label in items:
+        if cx > x and cx + 28 + 6.6 * len(label) > max_x:
+            cx, y = x, y + 17
         out.append(
             f'<line x1="{cx:.0f}" x2="{cx + 22:.0f}" y1="{y - 4:.0f}" y2="{y - 4:.0f}" stroke="{color}" '
             f'stroke-width="{3 if not dash else 2}"{dash}/>'
@@ -93,16 +96,19 @@ def progress_chart(
     projected: date | None,
     title: str,
     uid: str = "progress",
+    fan: list[tuple[date, Decimal, Decimal, Decimal]] | None = None,
 ) -> str:
-    """Cumulative net EUR against the straight-line paths to each deadline, and the projection."""
-    f = Frame(960, 380, 86, 28, 44, 40)
+    """Cumulative net EUR against the straight-line paths to each deadline, the projection, and
+    the forecast's fan (``fan``: day, P10, P50, P90 of the simulated cumulative)."""
+    fan = [r for r in (fan or []) if r[0] >= start]
+    f = Frame(960, 396, 86, 28, 60, 40) if len(fan) > 1 else Frame(960, 380, 86, 28, 44, 40)
     last_day = series[-1][0] if series else start
-    end = max(final, last_day)
+    end = max(final, last_day, *(r[0] for r in fan))
     horizon = final + timedelta(days=(final - start).days // 2)  # how far a late projection is drawn
     if projected and projected > end:
         end = min(projected, horizon)
     values = [float(v) for _, v in series] or [0.0]
-    top = max([float(amount or 0), *values, 1.0])
+    top = max([float(amount or 0), *values, *(float(r[3]) for r in fan), 1.0])
     low = min([0.0, *values])
     step = nice_step(top - low)
     top = math.ceil(top * 1.04 / step) * step
@@ -119,6 +125,11 @@ def progress_chart(
     if amount:
         desc += f" of a {eur_short(float(amount))} target; stretch deadline {stretch}, final {final}"
         desc += f"; projected completion {projected}." if projected else "; no projected date at the current run-rate."
+    if len(fan) > 1:
+        desc += (
+            f" Forecast fan to {fan[-1][0]}: P10 {eur_short(float(fan[-1][1]))}, P50 {eur_short(float(fan[-1][2]))}, "
+            f"P90 {eur_short(float(fan[-1][3]))}."
+        )
     parts = [_svg_open(f.width, f.height, title, desc, uid)]
     tick = low
     while tick <= top + step / 2:
@@ -157,8 +168,18 @@ def progress_chart(
         legend += [
             (STRETCH, ' stroke-dasharray="2 5"', "straight line to stretch"),
             (FINAL, ' stroke-dasharray="2 5"', "straight line to final"),
-            (ACTUAL, ' stroke-dasharray="7 5"', "projection at 30-day run-rate"),
         ]
+        if projected:
+            legend.append((ACTUAL, ' stroke-dasharray="7 5"', "projection at 30-day run-rate"))
+    if len(fan) > 1:
+        upper = " ".join(f"{x(d):.1f},{y(float(p90)):.1f}" for d, _, _, p90 in fan)
+        lower = " ".join(f"{x(d):.1f},{y(float(p10)):.1f}" for d, p10, _, _ in reversed(fan))
+        median = " ".join(f"{x(d):.1f},{y(float(p50)):.1f}" for d, _, p50, _ in fan)
+        parts.append(
+            f'<g data-series="fan"><polygon points="{upper} {lower}" fill="{FAN}" opacity=".16"/>'
+            f'<polyline points="{median}" fill="none" stroke="{FAN}" stroke-width="2" stroke-dasharray="4 3"/></g>'
+        )
+        legend.append((FAN, ' stroke-dasharray="4 3"', "forecast P50, band P10-P90"))
     if series:
         points = " ".join(f"{x(d):.1f},{y(float(v)):.1f}" for d, v in series)
         parts.append(
@@ -186,7 +207,7 @@ def progress_chart(
             f'<text x="{x(last_day) - 8:.1f}" y="{y(last_v) - 10:.1f}" class="lb" text-anchor="end" font-weight="600">'
             f"{eur_short(last_v)} on {last_day:%d %b %Y}</text>"
         )
-    parts.append(_legend(legend, f.x0, 18))
+    parts.append(_legend(legend, f.x0, 18, f.x1))
     parts.append("</svg>")
     return "".join(parts)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -131,9 +131,56 @@ def weight_coverage(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, int]]
     return {r["target_id"]: {"lines": r["lines"], "weighed": r["weighed"]} for r in found}
 
 
+def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether ``marts.<name>`` exists (a snapshot published before it was added has none)."""
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'marts' AND table_name = ?", [name]
+        ).fetchall()[0][0]
+    )
+
+
+def forecasts(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
+    """Per target: its row of marts.export_forecast, the fan (day, P10, P50, P90), the back-test
+    rows and their summary per horizon (coverage of the P10-P90 band, mean absolute errors)."""
+    if not _has_table(con, "export_forecast"):
+        return {}
+    found = {r["target_id"]: r for r in rows(con, "SELECT * FROM marts.export_forecast")}
+    for r in found.values():
+        r["fan"] = []
+        r["backtest"] = []
+        r["backtest_summary"] = []
+    for target_id, d, p10, p50, p90 in con.execute(
+        """SELECT target_id, date, cumulative_p10_eur, cumulative_p50_eur, cumulative_p90_eur
+           FROM marts.export_forecast_fan ORDER BY target_id, date"""
+    ).fetchall():
+        if target_id in found:
+            found[target_id]["fan"].append((d, p10, p50, p90))
+    for r in rows(con, "SELECT * FROM marts.export_forecast_backtest ORDER BY target_id, horizon_days, cutoff_date"):
+        if r["target_id"] in found:
+            found[r["target_id"]]["backtest"].append(r)
+    for r in rows(
+        con,
+        """SELECT target_id, horizon_days, count(*) AS cutoffs,
+                  count(*) FILTER (WHERE inside_p10_p90) AS inside,
+                  (100 * count(*) FILTER (WHERE inside_p10_p90) / count(*))::DECIMAL(5, 1) AS coverage_pct,
+                  avg(p50_abs_error_eur)::DECIMAL(18, 2) AS p50_mae_eur,
+                  avg(straight_line_abs_error_eur)::DECIMAL(18, 2) AS straight_line_mae_eur,
+                  (100 * avg(p50_abs_error_eur / nullif(actual_cumulative_eur - cumulative_at_cutoff_eur, 0)))
+                      ::DECIMAL(8, 1) AS p50_mape_pct,
+                  (100 * avg(straight_line_abs_error_eur / nullif(actual_cumulative_eur - cumulative_at_cutoff_eur, 0)))
+                      ::DECIMAL(8, 1) AS straight_line_mape_pct
+           FROM marts.export_forecast_backtest GROUP BY ALL ORDER BY target_id, horizon_days""",
+    ):
+        if r["target_id"] in found:
+            found[r["target_id"]]["backtest_summary"].append(r)
+    return found
+
+
 def targets(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     """Every target's headline, charts, monthly table and top breakdowns (targets.yml order)."""
     found = rows(con, "SELECT * FROM marts.export_progress_latest ORDER BY position, target_id")
+    forecast = forecasts(con)
     series: dict[str, list[tuple[date, Decimal]]] = defaultdict(list)
     for target_id, d, cumulative in con.execute(
         "SELECT target_id, date, cumulative_net_eur FROM marts.export_progress_daily ORDER BY target_id, date"
@@ -152,6 +199,7 @@ def targets(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
         monthly[r["target_id"]].append(r)
     for i, t in enumerate(found):
         tid = t["target_id"]
+        t["forecast"] = forecast.get(tid)
         t["verdict"] = verdict(t)
         t["origins"], t["destinations"] = scopes(t)
         t["headline"] = headline(t)
@@ -164,6 +212,7 @@ def targets(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
             projected=t["projected_completion_date"],
             title=f"{t['name']}: cumulative net sales against the paths to the deadlines",
             uid=f"p{i}",
+            fan=t["forecast"]["fan"] if t["forecast"] else None,
         )
         t["monthly"] = monthly[tid]
         t["monthly_chart"] = monthly_chart(
@@ -217,8 +266,29 @@ def all_goods(con: duckdb.DuckDBPyConnection, headline_target: dict[str, Any] | 
     }
 
 
-def freshness(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    """Latest event, FX date and catalogue per supplier; quarantine, rejected files, late data waiting."""
+def stale_feeds(latest_event: date | None, latest_fx: date | None, run_date: date, days: int) -> list[dict[str, Any]]:
+    """Warnings for a latest sales event or ECB rate date more than ``days`` before ``run_date``."""
+    out: list[dict[str, Any]] = []
+    for feed, label, latest in (("sales", "sales event", latest_event), ("fx", "ECB rate", latest_fx)):
+        if latest is None:
+            out.append({"feed": feed, "age": None, "text": f"No {label} loaded yet: the figures are not current."})
+        elif (run_date - latest).days > days:
+            age = (run_date - latest).days
+            out.append(
+                {
+                    "feed": feed,
+                    "age": age,
+                    "text": f"Stale data: the latest {label} is from {day(latest)}, {age:,} days before this run "
+                    f"({day(run_date)}; warning after {days} days, XBORDER_STALE_DAYS). The figures are as of "
+                    "that date, not today.",
+                }
+            )
+    return out
+
+
+def freshness(con: duckdb.DuckDBPyConnection, run_date: date | None = None, stale_days: int = 7) -> dict[str, Any]:
+    """Latest event, FX date and catalogue per supplier; quarantine, rejected files, late data waiting;
+    staleness warnings relative to ``run_date`` (default today, UTC)."""
     (facts,) = rows(
         con,
         """SELECT max(event_ts) AS latest_event, max(event_date) AS latest_event_date, count(*) AS events,
@@ -263,11 +333,16 @@ def freshness(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         c for c in facts["catalogues"] if c["latest"] is None or (c["age_days"] or 0) > STALE_CATALOGUE_DAYS
     ]
     facts["stale_days"] = STALE_CATALOGUE_DAYS
+    today = run_date or datetime.now(UTC).date()
+    event_day = facts["latest_event_date"]
+    fx_day = facts["latest_fx"].date() if isinstance(facts["latest_fx"], datetime) else facts["latest_fx"]
+    facts["stale_feeds"] = stale_feeds(event_day, fx_day, today, stale_days)
+    facts["stale_age_days"] = stale_days
     return facts
 
 
-def report_data(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    """Everything the report shows."""
+def report_data(con: duckdb.DuckDBPyConnection, run_date: date | None = None, stale_days: int = 7) -> dict[str, Any]:
+    """Everything the report shows (``run_date``, default today: what staleness is measured against)."""
     found = targets(con)
     coverage = weight_coverage(con)
     for t in found:
@@ -276,5 +351,5 @@ def report_data(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         "targets": found,
         "headline": found[0]["headline"] if found else None,
         "all_goods": all_goods(con, found[0] if found else None),
-        "freshness": freshness(con),
+        "freshness": freshness(con, run_date, stale_days),
     }

@@ -15,6 +15,19 @@ def eur(value: Decimal | int | None, cents: bool = True) -> str:
     return f"EUR {text}" if not text.startswith("-") else f"-EUR {text[1:]}"
 
 
+def eur_compact(value: Decimal | int | None) -> str:
+    """Headline amounts: ``EUR 2.20 bn``, ``EUR 123.5 m`` (half to even); below a million exact, as
+    :func:`eur`. The exact figure goes beside it (a ``title`` or a table)."""
+    if value is None:
+        return "n/a"
+    value = Decimal(value)
+    sign, size = ("-" if value < 0 else ""), abs(value)
+    for unit, scale, places in (("bn", Decimal(10) ** 9, "0.01"), ("m", Decimal(10) ** 6, "0.1")):
+        if size >= scale:
+            return f"{sign}EUR {(size / scale).quantize(Decimal(places)):,} {unit}"
+    return eur(value)
+
+
 def eur_short(value: float) -> str:
     """Axis labels and captions: ``€1.5bn``, ``€250m``, ``€12k``, ``€0``."""
     sign = "-" if value < 0 else ""
@@ -32,6 +45,18 @@ def pct(value: Decimal | None, places: int = 2) -> str:
     return "n/a" if value is None else f"{Decimal(value):,.{places}f} %"
 
 
+def prob(value: Decimal | float | None) -> str:
+    """A probability as ``73 %``; ``< 1 %`` and ``> 99 %`` short of certainty; ``n/a`` for None."""
+    if value is None:
+        return "n/a"
+    share = Decimal(value) * 100
+    if 0 < share < 1:
+        return "< 1 %"
+    if 99 < share < 100:
+        return "> 99 %"
+    return f"{share.quantize(Decimal(1)):.0f} %"
+
+
 def number(value: Decimal | int | None, places: int = 0) -> str:
     """``1,234,567`` (``places`` decimals)."""
     return "n/a" if value is None else f"{Decimal(value):,.{places}f}"
@@ -46,4 +71,12 @@ def day(value: date | datetime | None) -> str:
     return f"{value:%d %b %Y}"
 
 
-FILTERS = {"eur": eur, "eur_short": eur_short, "pct": pct, "number": number, "day": day}
+FILTERS = {
+    "eur": eur,
+    "eur_compact": eur_compact,
+    "eur_short": eur_short,
+    "pct": pct,
+    "prob": prob,
+    "number": number,
+    "day": day,
+}

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from pipelines.report.charts import ACTUAL, FINAL, INK, MUTED, STRETCH
+from pipelines.report.charts import ACTUAL, FAN, FINAL, INK, MUTED, STRETCH
 from pipelines.report.format import day, eur, eur_short, pct
 
 WIDTH, HEIGHT, DPI = 1200, 600, 100
@@ -30,6 +30,7 @@ def progress_png(
     title: str,
     as_of: date | None,
     reached_on: date | None = None,
+    fan: list[tuple[date, Decimal, Decimal, Decimal]] | None = None,
 ) -> Path:
     """Draw cumulative net EUR against the target and the straight lines to its deadlines; write ``path``."""
     from matplotlib import rc_context
@@ -47,9 +48,16 @@ def progress_png(
         ax = fig.add_axes((0.09, 0.14, 0.88, 0.64))
         last_day = series[-1][0] if series else start
         last = series[-1][1] if series else Decimal(0)
-        end = max(final, last_day)
+        fan = [r for r in (fan or []) if r[0] >= start]
+        end = max(final, last_day, *(r[0] for r in fan))
         if projected and projected > end:
             end = min(projected, final + timedelta(days=(final - start).days // 2))
+        if len(fan) > 1:
+            fx = [x(r[0]) for r in fan]
+            ax.fill_between(fx, [float(r[1]) for r in fan], [float(r[3]) for r in fan], color=FAN, alpha=0.16,
+                            linewidth=0)  # fmt: skip
+            ax.plot(fx, [float(r[2]) for r in fan], color=FAN, linewidth=2, linestyle=(0, (4, 3)),
+                    label="forecast P50, band P10-P90")  # fmt: skip
         if series:
             xs = [x(d) for d, _ in series]
             ys = [float(v) for _, v in series]
@@ -95,7 +103,7 @@ def progress_png(
                 )
         margin = max((end - start).days, 1) * 0.015  # room for the last point and the final deadline
         ax.set_xlim(x(start) - margin, x(end) + margin)
-        values = [0.0, float(amount or 0), *(float(v) for _, v in series)]
+        values = [0.0, float(amount or 0), *(float(v) for _, v in series), *(float(r[3]) for r in fan)]
         ax.set_ylim(min(values) * 1.06, max(max(values) * 1.08, 1.0))
         locator = AutoDateLocator()
         ax.xaxis.set_major_locator(locator)
@@ -104,7 +112,9 @@ def progress_png(
         ax.grid(axis="y", color="#e2e8f0")
         ax.spines[["top", "right"]].set_visible(False)
         ax.tick_params(colors=MUTED, labelsize=10)
-        ax.legend(loc="upper left", bbox_to_anchor=(0, -0.08), ncol=2, frameon=False, fontsize=9.5)
+        ax.legend(
+            loc="upper left", bbox_to_anchor=(0, -0.08), ncol=3 if len(fan) > 1 else 2, frameon=False, fontsize=9.5
+        )
         fig.text(0.09, 0.95, "\n".join(textwrap.wrap(title, 95)), fontsize=15, fontweight="bold", color=INK, va="top")
         fig.text(0.09, 0.855, _subtitle(amount, last, as_of, reached_on), fontsize=11.5, color=MUTED, va="top")
         path.parent.mkdir(parents=True, exist_ok=True)

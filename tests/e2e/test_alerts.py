@@ -116,7 +116,7 @@ def story(airflow_home: Path, inbox: Inbox, tmp_path_factory: pytest.TempPathFac
     """The sample, the SMTP connection and recipients in the environment, the DAGs parsed."""
     home = tmp_path_factory.mktemp("alerts") / "home"
     generate(home / "landing", order_lines=2_000, seed=5, start=START, end=END)
-    set_amount(home, "1.00")  # reached at once: on_track
+    set_amount(home, "1.00")  # reached at once (status reached, sticky)
     truncated_sales_file(home / "landing")
     connection = {
         "conn_type": "smtp",
@@ -156,11 +156,11 @@ def test_1_a_rejected_file_is_mailed_after_the_pipeline_runs(story: SimpleNamesp
             [CUT],
         ).fetchall()
         (status,) = con.execute("SELECT status FROM marts.export_progress_latest WHERE position = 0").fetchone()
-    assert reason == "truncated_file" and status == "on_track"
+    assert reason == "truncated_file" and status == "reached"
     mails = inbox.take()
-    assert [(m.kind, m.subject) for m in mails] == [
-        ("file_rejected", f"[xborder] file rejected: {CUT} (truncated_file)")
-    ]  # on_track and a target without an amount: no status alert; sales just loaded: not stale
+    assert (
+        [(m.kind, m.subject) for m in mails] == [("file_rejected", f"[xborder] file rejected: {CUT} (truncated_file)")]
+    )  # first read already reached (no news) and a target without an amount: no status mail; sales just loaded: not stale
     mail = mails[0]
     assert mail.to == [TEAM] and mail.sender == "xborder@example.com"
     assert f"  file:    {CUT}\n  feed:    sales (own_webshop)\n  status:  rejected" in mail.body
@@ -177,7 +177,7 @@ def test_2_a_target_moving_off_track_is_mailed_once(story: SimpleNamespace, inbo
     snapshot = build.results("publish_snapshot")[0]
     mails = inbox.take()
     assert [(m.kind, m.subject) for m in mails] == [
-        ("target_status", "[xborder] target uk_goods_to_cn is now off_track (was on_track)")
+        ("target_status", "[xborder] target uk_goods_to_cn is now off_track (was reached)")
     ]
     body = mails[0].body
     assert "Target uk_goods_to_cn (UK goods to Chinese consumers (sample scale)) is off_track" in body

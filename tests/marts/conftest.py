@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -83,6 +83,40 @@ def add_dims(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("""INSERT INTO core.dim_supplier VALUES
                    ('GB001', 'Highland Spirits Ltd', 'GB', NULL, 'GBP', 'suppliers.csv', TIMESTAMP '2020-01-01'),
                    ('FR001', 'Horlogerie de Paris SA', 'FR', NULL, 'EUR', 'suppliers.csv', TIMESTAMP '2020-01-01')""")
+
+
+def add_chinese_new_year(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+    """core.dim_chinese_new_year from the repo's reference file (the forecast's moving holiday)."""
+    from pipelines.ingest.reference import chinese_new_year
+
+    insert_frame(con, "core.dim_chinese_new_year", chinese_new_year(settings.reference_dir / "chinese_new_year.csv"))
+
+
+def daily_facts(con: duckdb.DuckDBPyConnection, net_by_day: dict[date, Decimal]) -> None:
+    """One GB->CN order per day with that day's net EUR (a history for the forecast tests)."""
+    add_facts(
+        con,
+        [
+            (f"d{d.isoformat()}", "order", d, str(eur), 1, "GB", "CN", {"line_id": d.isoformat()})
+            for d, eur in net_by_day.items()
+        ],
+    )
+
+
+def seasonal_history(start: date, end: date, seed: int = 7, scale: float = 1000.0) -> dict[date, Decimal]:
+    """Net EUR per day shaped by the sample generator's seasonality (growth, 11.11, 6.18, 12.12,
+    Chinese New Year, weekends: pipelines.generate.sales.day_weights) with seeded noise: order
+    lines per day Poisson around the weight, each day's mean line value lognormal."""
+    import numpy as np
+
+    from pipelines.generate.sales import day_weights
+
+    days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
+    weights = day_weights(days)
+    rng = np.random.default_rng(seed)
+    lines = rng.poisson(40 * weights)
+    value = rng.lognormal(np.log(scale / 40), 0.25, len(days))
+    return {d: Decimal(f"{n * v:.2f}") for d, n, v in zip(days, lines, value, strict=True)}
 
 
 def write_targets(settings: Settings, targets: list[dict]) -> Path:

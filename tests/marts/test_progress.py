@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from pipelines.marts import build_marts
+from pipelines.quality.suites import SUITES
 from tests.marts.conftest import D, add_dims, add_facts, target, write_targets
 
 
@@ -193,7 +194,12 @@ def test_divisions_are_exact_half_to_even(con, settings) -> None:
     assert d2["pct_of_target"] == Decimal("4.0000")
 
 
-def test_reached_falls_back_below_and_reached_again(con, settings) -> None:
+def _sticky_rule_violations(con) -> list:
+    (rule,) = [r for suite in SUITES for r in suite.rules if r.rule == "reached_is_sticky"]
+    return con.execute(rule.kwargs["unexpected_rows_query"].format(batch="marts.export_progress_daily")).fetchall()
+
+
+def test_reached_by_the_stretch_deadline_is_sticky(con, settings) -> None:
     add_facts(
         con,
         [
@@ -205,32 +211,77 @@ def test_reached_falls_back_below_and_reached_again(con, settings) -> None:
     )
     write_targets(settings, [target("uk_goods_to_cn", D(2020, 1, 1), D(2020, 1, 10), D(2020, 1, 5))])
     build_marts(con, settings)
-    d3 = day(con, "uk_goods_to_cn", D(2020, 1, 3))
-    # 110 >= 100 on 01-03, before the stretch deadline: on track, nothing more needed
-    assert (d3["reached_on"], d3["projected_completion_date"], d3["status"]) == (
-        D(2020, 1, 3),
-        D(2020, 1, 3),
+    d2 = day(con, "uk_goods_to_cn", D(2020, 1, 2))
+    # the day before: 60 in 2 days = 30/day, 40 left -> ceil(40 * 2 / 60) = 2 days -> 01-04: on track
+    assert (d2["reached_on"], d2["reached_by_stretch"], d2["projected_completion_date"], d2["status"]) == (
+        None,
+        None,
+        D(2020, 1, 4),
         "on_track",
+    )
+    d3 = day(con, "uk_goods_to_cn", D(2020, 1, 3))
+    # the day reached: 110 >= 100 on 01-03, before the stretch deadline (01-05); no projection any more
+    assert (d3["reached_on"], d3["reached_by_stretch"], d3["projected_completion_date"], d3["status"]) == (
+        D(2020, 1, 3),
+        True,
+        None,
+        "reached",
     )
     assert (d3["pace_needed_stretch"], d3["pace_needed_final"], d3["remaining_eur"]) == (0, 0, 0)
     d7 = day(con, "uk_goods_to_cn", D(2020, 1, 7))
-    # a return takes it back to 90: not reached; 90 in 7 days; 10 left -> ceil(10 * 7 / 90) = 1 -> 01-08
-    assert (d7["reached_on"], d7["cumulative_net_eur"], d7["projected_completion_date"], d7["status"]) == (
-        None,
+    # after: a return takes the cumulative back to 90, but reached stays reached (design §4); the
+    # remaining amount reads as it is (10), the pace needed stays 0
+    assert (d7["reached_on"], d7["cumulative_net_eur"], d7["status"], d7["remaining_eur"]) == (
+        D(2020, 1, 3),
         Decimal(90),
-        D(2020, 1, 8),
-        "at_risk",
+        "reached",
+        Decimal(10),
     )
-    d8 = day(con, "uk_goods_to_cn", D(2020, 1, 8))
-    # 105 again on 01-08: reached on 01-08 now, after the stretch deadline
-    assert (d8["reached_on"], d8["projected_completion_date"], d8["status"]) == (
-        D(2020, 1, 8),
-        D(2020, 1, 8),
-        "at_risk",
+    assert (d7["projected_completion_date"], d7["pace_needed_final"]) == (None, 0)
+    # 01-01: 60/day, 40 left -> 01-02: on track; the series ends with the latest event, 01-08
+    assert column(con, "uk_goods_to_cn", "status") == ["on_track"] * 2 + ["reached"] * 6
+    assert column(con, "uk_goods_to_cn", "reached_on") == [None] * 2 + [D(2020, 1, 3)] * 6
+    assert con.execute(
+        "SELECT status, reached_on, reached_by_stretch, projected_completion_date FROM marts.export_progress_latest"
+    ).fetchall() == [("reached", D(2020, 1, 3), True, None)]
+    assert _sticky_rule_violations(con) == []
+
+
+def test_reached_after_the_stretch_deadline(con, settings) -> None:
+    add_facts(
+        con,
+        [
+            ("a", "order", D(2020, 1, 1), "10.00", 1, "GB", "CN"),
+            ("b", "order", D(2020, 1, 6), "95.00", 1, "GB", "CN"),
+            ("c", "order", D(2020, 1, 8), "1.00", 1, "GB", "CN"),
+        ],
     )
-    # 01-01: 60/day, 40 left -> 01-02; 01-02: 30/day, 40 left -> 01-04: on track before it is reached;
-    # the series ends with the latest event, 01-08
-    assert column(con, "uk_goods_to_cn", "status") == ["on_track"] * 6 + ["at_risk"] * 2
+    write_targets(settings, [target("late", D(2020, 1, 1), D(2020, 1, 10), D(2020, 1, 5))])
+    build_marts(con, settings)
+    # 01-01: 10/day, 90 left -> 9 days -> 01-10 = the final deadline: at risk;
+    # 01-0n (n = 2..5): 10 in n days, 90 left -> 9n days later: 01-20, 01-30, ... off track
+    assert column(con, "late", "projected_completion_date")[:5] == [D(2020, 1, 10)] + [
+        D(2020, 1, n) + timedelta(days=9 * n) for n in range(2, 6)
+    ]
+    assert column(con, "late", "status") == ["at_risk"] + ["off_track"] * 4 + ["reached"] * 3
+    d6 = day(con, "late", D(2020, 1, 6))
+    # reached on 01-06, the day after the stretch deadline: reached, not by the stretch
+    assert (d6["reached_on"], d6["reached_by_stretch"], d6["cumulative_net_eur"]) == (D(2020, 1, 6), False, 105)
+    assert column(con, "late", "reached_by_stretch") == [None] * 5 + [False] * 3
+    assert _sticky_rule_violations(con) == []
+
+
+def test_the_sticky_rule_finds_a_status_that_falls_back(con, settings) -> None:
+    add_facts(
+        con, [("a", "order", D(2020, 1, 1), "100.00", 1, "GB", "CN"), ("b", "order", D(2020, 1, 2), "1", 1, "GB", "CN")]
+    )
+    write_targets(settings, [target("t", D(2020, 1, 1), D(2020, 1, 10), D(2020, 1, 5))])
+    build_marts(con, settings)
+    assert _sticky_rule_violations(con) == []
+    con.execute(
+        "UPDATE marts.export_progress_daily SET status = 'on_track', reached_on = NULL WHERE date = '2020-01-02'"
+    )
+    assert [(r[0], r[1]) for r in _sticky_rule_violations(con)] == [("t", D(2020, 1, 2))]
 
 
 def test_a_projection_past_year_9999_is_no_date(con, settings) -> None:

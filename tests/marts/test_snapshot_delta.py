@@ -142,7 +142,9 @@ def test_publish_rewrites_only_what_changed(big: duckdb.DuckDBPyConnection, sett
     invalidate(con)
     build_marts(con, settings)
     shrunk = publish_delta(con, settings)
-    assert 0 < shrunk["bytes_written"] < size / 4
+    # a third, not a quarter, since the forecast's tables (rebuilt by the increment above) free
+    # blocks that this rebuild reuses across the file (4.99 of 20.2 MB before them, 5.78 of 20.7 after)
+    assert 0 < shrunk["bytes_written"] < size / 3
     assert con.execute("SELECT count(*) FROM core.fct_sales_event").fetchall()[0][0] == fact_rows + 2 - 1000
 
     # what a late catalogue does: facts of the bulk batch re-pointed in place (same rows, other values)

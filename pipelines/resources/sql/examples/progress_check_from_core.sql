@@ -1,5 +1,5 @@
 -- The headline recomputed straight from the facts (no marts): cumulative net EUR, % of target,
--- 30-day run-rate, projected completion date and status for every target, as of
+-- 30-day run-rate, reached date, projected completion date and status for every target, as of
 -- min(window end, latest event date). Its numbers must equal marts.export_progress_latest.
 -- xborder sql --file sql/examples/progress_check_from_core.sql
 WITH as_of AS (
@@ -33,9 +33,11 @@ totals AS (
 ),
 projected AS (
     SELECT t.*,
-           CASE WHEN t.cumulative >= t.amount THEN coalesce(
-                    (SELECT max(d.event_date) FROM daily d WHERE d.target_id = t.target_id AND d.running < t.amount) + 1,
-                    t.window_start)
+           -- reached (sticky): the first day the running total was at or above the amount
+           (SELECT min(d.event_date) FROM daily d WHERE d.target_id = t.target_id AND d.running >= t.amount)
+               AS reached_on,
+           CASE WHEN (SELECT min(d.event_date) FROM daily d
+                      WHERE d.target_id = t.target_id AND d.running >= t.amount) IS NOT NULL THEN NULL
                 WHEN t.last_30d > 0 THEN  -- as_of + ceil(remaining / (last_30d / days_30d)), in whole cents
                     t.as_of + ((((t.amount - t.cumulative) * 100)::HUGEINT * t.days_30d + (t.last_30d * 100)::HUGEINT - 1)
                                // (t.last_30d * 100)::HUGEINT)::INTEGER
@@ -50,8 +52,10 @@ SELECT target_id,
            * 0.0001::DECIMAL(5, 4))::DECIMAL(12, 4) AS pct_of_target,
        (core.div_half_even((last_30d * 100)::HUGEINT, days_30d)::DECIMAL(38, 0) * 0.01::DECIMAL(3, 2))::DECIMAL(18, 2)
            AS run_rate_30d,
+       CASE WHEN amount IS NOT NULL THEN reached_on END AS reached_on,
        CASE WHEN amount IS NOT NULL THEN projected_completion_date END AS projected_completion_date,
        CASE WHEN amount IS NULL THEN NULL
+            WHEN reached_on IS NOT NULL THEN 'reached'
             WHEN projected_completion_date <= stretch_deadline THEN 'on_track'
             WHEN projected_completion_date <= final_deadline THEN 'at_risk'
             ELSE 'off_track'

@@ -47,18 +47,16 @@ cents AS (
            (net_90d * 100)::HUGEINT AS net_90d_c,
            least(day_number, 30) AS days_30d,
            least(day_number, 90) AS days_90d,
-           -- reached: cumulative at or above the amount; reached_on = first day of the current
-           -- stretch at or above it (a return can take it back below)
-           CASE WHEN cum_net >= amount THEN
-               coalesce(max(date) FILTER (WHERE cum_net < amount) OVER upto + 1, window_start)
-           END AS reached_on
+           -- reached (sticky, design §4): reached_on = the first day the cumulative was at or above
+           -- the amount, on that day and every later one (a later return does not undo it)
+           min(date) FILTER (WHERE cum_net >= amount) OVER upto AS reached_on
     FROM running
     WINDOW upto AS (PARTITION BY target_id ORDER BY date ROWS UNBOUNDED PRECEDING)
 ),
 projected AS (
     SELECT *,
            CASE WHEN amount IS NULL THEN NULL
-                WHEN reached_on IS NOT NULL THEN reached_on
+                WHEN reached_on IS NOT NULL THEN NULL  -- reached: no projection (reached_on says when)
                 -- ceil(remaining / (net_30d / days_30d)) days after this one, in integers; a date
                 -- past 9999-12-31 is no date at all (off_track)
                 WHEN net_30d_c > 0 THEN
@@ -92,18 +90,20 @@ SELECT target_id,
        (core.div_half_even(net_90d_c, days_90d)::DECIMAL(38, 0) * 0.01::DECIMAL(3, 2))::DECIMAL(18, 2)
            AS run_rate_90d,
        CASE WHEN amount IS NULL OR date >= stretch_deadline THEN NULL
-            WHEN cum_net >= amount THEN 0::DECIMAL(18, 2)
+            WHEN reached_on IS NOT NULL THEN 0::DECIMAL(18, 2)
             ELSE (core.div_half_even(amount_c - cum_c, stretch_deadline - date)::DECIMAL(38, 0)
                   * 0.01::DECIMAL(3, 2))::DECIMAL(18, 2)
        END AS pace_needed_stretch,
        CASE WHEN amount IS NULL OR date >= final_deadline THEN NULL
-            WHEN cum_net >= amount THEN 0::DECIMAL(18, 2)
+            WHEN reached_on IS NOT NULL THEN 0::DECIMAL(18, 2)
             ELSE (core.div_half_even(amount_c - cum_c, final_deadline - date)::DECIMAL(38, 0)
                   * 0.01::DECIMAL(3, 2))::DECIMAL(18, 2)
        END AS pace_needed_final,
        reached_on,
+       reached_on <= stretch_deadline AS reached_by_stretch,
        projected_completion_date,
        CASE WHEN amount IS NULL THEN NULL
+            WHEN reached_on IS NOT NULL THEN 'reached'
             WHEN projected_completion_date <= stretch_deadline THEN 'on_track'
             WHEN projected_completion_date <= final_deadline THEN 'at_risk'
             ELSE 'off_track'
@@ -133,6 +133,7 @@ COMMENT ON COLUMN marts.export_progress_daily.run_rate_30d IS 'Net EUR per day o
 COMMENT ON COLUMN marts.export_progress_daily.run_rate_90d IS 'Net EUR per day over the 90 days ending on the day (within the window; at the window start divided by the days elapsed), to the cent half to even.';
 COMMENT ON COLUMN marts.export_progress_daily.pace_needed_stretch IS 'EUR per day needed from the next day on to reach the amount by the stretch deadline: (target_eur - cumulative_net_eur) / (stretch_deadline - date); 0 once reached; NULL on and after the deadline.';
 COMMENT ON COLUMN marts.export_progress_daily.pace_needed_final IS 'EUR per day needed from the next day on to reach the amount by the final deadline: (target_eur - cumulative_net_eur) / (final_deadline - date); 0 once reached; NULL on and after the deadline.';
-COMMENT ON COLUMN marts.export_progress_daily.reached_on IS 'When cumulative_net_eur >= target_eur: the first day of the current run at or above the amount; else NULL.';
-COMMENT ON COLUMN marts.export_progress_daily.projected_completion_date IS 'reached_on if reached; else date + ceil((target_eur - cumulative_net_eur) / exact 30-day run-rate) days; NULL if the 30-day run-rate <= 0 (or the date would pass 9999-12-31).';
-COMMENT ON COLUMN marts.export_progress_daily.status IS 'on_track: projected_completion_date <= stretch deadline; at_risk: <= final deadline; off_track: later or no projection; NULL without an amount.';
+COMMENT ON COLUMN marts.export_progress_daily.reached_on IS 'The first day cumulative_net_eur was at or above target_eur, on that day and every later one (sticky: a later return below the amount does not undo it); NULL before.';
+COMMENT ON COLUMN marts.export_progress_daily.reached_by_stretch IS 'Once reached: true if reached_on <= stretch deadline, false if after it; NULL before it is reached.';
+COMMENT ON COLUMN marts.export_progress_daily.projected_completion_date IS 'Not yet reached: date + ceil((target_eur - cumulative_net_eur) / exact 30-day run-rate) days (always after the day); NULL once reached (see reached_on), if the 30-day run-rate <= 0 (or the date would pass 9999-12-31).';
+COMMENT ON COLUMN marts.export_progress_daily.status IS 'reached: the amount was reached on or before the day (sticky; reached_on, reached_by_stretch); else on_track: projected_completion_date <= stretch deadline; at_risk: <= final deadline; off_track: later or no projection; NULL without an amount.';

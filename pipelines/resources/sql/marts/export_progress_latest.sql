@@ -12,7 +12,7 @@ SELECT t.position, t.target_id, t.name, l.date, l.day_number,
        t.amount AS target_eur, l.pct_of_target,
        coalesce(l.remaining_eur, t.amount) AS remaining_eur,
        l.run_rate_30d, l.run_rate_90d, l.pace_needed_stretch, l.pace_needed_final,
-       l.reached_on, l.projected_completion_date, l.status,
+       l.reached_on, l.reached_by_stretch, l.projected_completion_date, l.status,
        t.window_start, t.window_end, t.stretch_deadline, t.final_deadline,
        t.stretch_deadline - l.date AS days_to_stretch,
        t.final_deadline - l.date AS days_to_final,
@@ -38,9 +38,10 @@ COMMENT ON COLUMN marts.export_progress_latest.run_rate_30d IS 'Net EUR per day 
 COMMENT ON COLUMN marts.export_progress_latest.run_rate_90d IS 'Net EUR per day over the last 90 days (days elapsed if fewer).';
 COMMENT ON COLUMN marts.export_progress_latest.pace_needed_stretch IS 'EUR per day needed to reach the amount by the stretch deadline (0 once reached, NULL from the deadline on).';
 COMMENT ON COLUMN marts.export_progress_latest.pace_needed_final IS 'EUR per day needed to reach the amount by the final deadline (0 once reached, NULL from the deadline on).';
-COMMENT ON COLUMN marts.export_progress_latest.reached_on IS 'Day the cumulative reached the amount (current run at or above it).';
-COMMENT ON COLUMN marts.export_progress_latest.projected_completion_date IS 'Reached date, or date + ceil(remaining / 30-day run-rate); NULL without a positive run-rate.';
-COMMENT ON COLUMN marts.export_progress_latest.status IS 'on_track | at_risk | off_track (see marts.export_progress_daily.status); NULL without an amount or before the window starts.';
+COMMENT ON COLUMN marts.export_progress_latest.reached_on IS 'First day the cumulative was at or above the amount (sticky: stays set after a later return); NULL not yet reached.';
+COMMENT ON COLUMN marts.export_progress_latest.reached_by_stretch IS 'Once reached: whether reached_on is on or before the stretch deadline; NULL not yet reached.';
+COMMENT ON COLUMN marts.export_progress_latest.projected_completion_date IS 'Not yet reached: date + ceil(remaining / 30-day run-rate); NULL once reached (see reached_on) or without a positive run-rate.';
+COMMENT ON COLUMN marts.export_progress_latest.status IS 'reached | on_track | at_risk | off_track (see marts.export_progress_daily.status); NULL without an amount or before the window starts.';
 COMMENT ON COLUMN marts.export_progress_latest.window_start IS 'First day that counts.';
 COMMENT ON COLUMN marts.export_progress_latest.window_end IS 'Last day that counts.';
 COMMENT ON COLUMN marts.export_progress_latest.stretch_deadline IS 'Stretch deadline.';
