@@ -75,6 +75,11 @@ def test_the_report_shows_the_forecast_its_fan_and_back_test(con, settings) -> N
     part = section(html, "seasonal")
     assert f'data-field="p_reach_by_stretch" data-value="{p_stretch}">P(reach by stretch) {prob(p_stretch)}<' in part
     assert f'data-field="p_reach_by_final" data-value="{p_final}">P(reach by final) {prob(p_final)}<' in part
+    # the status badge says what it rests on, beside the forecast's answer (no contradiction unexplained)
+    ((status,),) = con.execute("SELECT status FROM marts.export_progress_latest").fetchall()
+    assert status in ("on_track", "at_risk", "off_track")
+    basis = re.search(r'data-field="status_basis">([^<]*)<br>([^<]*)<', part)
+    assert basis and basis.groups() == ("at the 30-day run-rate;", f"forecast: {prob(p_final)} by the final deadline")
     shown = re.search(r'data-field="completion_dates">([^<]*)<', part)
     expected = [f"{c:%d %b %Y}" if c else f"after {horizon_end:%d %b %Y}" for c in (p10, p50, p90)]
     assert shown and shown.group(1) == " · ".join(expected)
