@@ -45,13 +45,13 @@ import sys
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from pipelines.airflow_setup import DEFAULT_AIRFLOW_HOME, POOL, AirflowSetupError, environment
+from pipelines.local_processes import HOST, port_in_use, say, sigterm_as_interrupt, with_venv_on_path
 
 
 def _pg_bin() -> Path:
@@ -66,7 +66,6 @@ def _pg_bin() -> Path:
 
 
 PG_BIN = _pg_bin()
-HOST = "127.0.0.1"
 ENV_FILE = "airflow.env"
 STATE_FILE = "services.json"
 DEFAULT_API_PORT = 8080
@@ -200,8 +199,7 @@ class Profile:
             for k, v in os.environ.items()
             if not k.startswith("AIRFLOW__") and k not in {"AIRFLOW_HOME", "AIRFLOW_CONFIG"}
         }
-        path = os.pathsep.join([str(Path(sys.executable).parent), inherited.get("PATH", "")])
-        return {**inherited, **self.env, "PATH": path}
+        return with_venv_on_path({**inherited, **self.env})
 
 
 def configure(
@@ -285,12 +283,6 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((HOST, 0))
         return int(sock.getsockname()[1])
-
-
-def port_in_use(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(1)
-        return sock.connect_ex((HOST, port)) == 0
 
 
 # --------------------------------------------------------------------------------------------
@@ -701,23 +693,6 @@ def status(profile: Profile) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _terminate_on_sigterm() -> Iterator[None]:
-    def interrupt(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-def _say(text: str) -> None:
-    with contextlib.suppress(OSError):  # after Ctrl-C the terminal may be gone
-        print(text, flush=True)
-
-
 def _banner(profile: Profile) -> str:
     return (
         f"\nAirflow (production profile) is up: {profile.api_url}\n"
@@ -743,10 +718,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "status":
             print(json.dumps(status(profile), indent=2))
         elif args.command == "stop":
-            stop(profile, say=_say)
+            stop(profile, say=say)
         elif args.command == "start":
-            start(profile, say=_say)
-            _say(_banner(profile) + f"\nstop:     python -m pipelines.airflow_prod stop --data-dir {profile.data_dir}")
+            start(profile, say=say)
+            say(_banner(profile) + f"\nstop:     python -m pipelines.airflow_prod stop --data-dir {profile.data_dir}")
         else:
             return _run_foreground(profile)
     except ProdProfileError as exc:
@@ -757,21 +732,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run_foreground(profile: Profile) -> int:
     """Start, print the URL and the login, then wait; Ctrl-C, SIGTERM or a dying process stops it all."""
-    with _terminate_on_sigterm():
+    with sigterm_as_interrupt():
         try:
-            services = start(profile, say=_say)
-            _say(_banner(profile) + "\nCtrl-C stops everything.")
+            services = start(profile, say=say)
+            say(_banner(profile) + "\nCtrl-C stops everything.")
             while True:
                 dead = [s for s in services if not s.alive()]
                 if dead:
-                    _say(f"{dead[0].name} exited; the end of {dead[0].log}:\n{_tail(Path(dead[0].log))}")
+                    say(f"{dead[0].name} exited; the end of {dead[0].log}:\n{_tail(Path(dead[0].log))}")
                     return 1
                 time.sleep(2)
         except KeyboardInterrupt:
             return 0
         finally:
             signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
-            stop(profile, say=_say)
+            stop(profile, say=say)
 
 
 if __name__ == "__main__":

@@ -12,19 +12,17 @@ Run: ``make airflow`` or ``python -m pipelines.airflow_standalone``. Another por
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
-from types import FrameType
 
 from pipelines.airflow_setup import DAGS_FOLDER, POOL, setup
+from pipelines.local_processes import port_in_use, say, sigterm_as_interrupt, with_venv_on_path
 
 READY_TIMEOUT_S = 240
 STOP_TIMEOUT_S = 30
@@ -32,7 +30,7 @@ STOP_TIMEOUT_S = 30
 
 def main() -> int:
     port = int(os.environ.get("AIRFLOW__API__PORT", "8080"))
-    if _port_in_use(port):
+    if port_in_use(port):
         print(f"port {port} is already in use: stop what runs there, or AIRFLOW__API__PORT=8081 make airflow")
         return 1
     os.environ.setdefault("AIRFLOW__CORE__EXECUTION_API_SERVER_URL", f"http://localhost:{port}/execution/")
@@ -48,40 +46,32 @@ def main() -> int:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,  # setsid: its own process group, stopped as a whole
-            env=_with_venv_on_path(os.environ),  # standalone starts its components as `airflow ...`
+            env=with_venv_on_path(os.environ),  # standalone starts its components as `airflow ...`
         )
     pgid = os.getpgid(proc.pid)
 
-    def stop(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)
     print(f"starting airflow standalone (process group {pgid}; output in {log_path})...", flush=True)
-    try:
-        if not _wait_ready(proc, port):
-            print(f"Airflow did not come up; the end of {log_path}:")
-            print("\n".join(log_path.read_text(errors="replace").splitlines()[-30:]))
-            return 1
-        user, password = _login(home)
-        print(
-            f"\nAirflow is up: http://localhost:{port}\n"
-            f"login:  {user} / {password}\n"
-            f"DAGs:   fx_rates, supplier_catalogues, sales_events, warehouse_build (from {DAGS_FOLDER}); pool {POOL}\n"
-            "Try:    trigger sales_events; its asset xborder_sales_events then starts warehouse_build.\n"
-            "Ctrl-C stops Airflow (the whole process group).",
-            flush=True,
-        )
-        return proc.wait()
-    except KeyboardInterrupt:
-        return 0
-    finally:
-        _stop_group(proc, pgid)
-
-
-def _port_in_use(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(1)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
+    with sigterm_as_interrupt():  # a service manager's stop cleans up as Ctrl-C does
+        try:
+            if not _wait_ready(proc, port):
+                print(f"Airflow did not come up; the end of {log_path}:")
+                print("\n".join(log_path.read_text(errors="replace").splitlines()[-30:]))
+                return 1
+            user, password = _login(home)
+            print(
+                f"\nAirflow is up: http://localhost:{port}\n"
+                f"login:  {user} / {password}\n"
+                f"DAGs:   fx_rates, supplier_catalogues, sales_events, warehouse_build, alerts (from {DAGS_FOLDER})\n"
+                f"pool:   {POOL}\n"
+                "Try:    trigger sales_events; its asset xborder_sales_events then starts warehouse_build.\n"
+                "Ctrl-C stops Airflow (the whole process group).",
+                flush=True,
+            )
+            return proc.wait()
+        except KeyboardInterrupt:
+            return 0
+        finally:
+            _stop_group(proc, pgid)
 
 
 def _wait_ready(proc: subprocess.Popen, port: int) -> bool:
@@ -98,12 +88,6 @@ def _wait_ready(proc: subprocess.Popen, port: int) -> bool:
             pass
         time.sleep(2)
     return False
-
-
-def _with_venv_on_path(env: os._Environ[str] | dict[str, str]) -> dict[str, str]:
-    """The environment with this interpreter's bin folder first on PATH (where `airflow` is)."""
-    bin_dir = str(Path(sys.executable).parent)
-    return {**env, "PATH": os.pathsep.join([bin_dir, env.get("PATH", "")])}
 
 
 def _login(home: Path) -> tuple[str, str]:
@@ -125,7 +109,7 @@ def _stop_group(proc: subprocess.Popen, pgid: int) -> None:
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
     if proc.poll() is None:
-        _say("\nstopping Airflow...")
+        say("\nstopping Airflow...")
     try:
         os.killpg(pgid, signal.SIGTERM)
     except ProcessLookupError:
@@ -140,12 +124,7 @@ def _stop_group(proc: subprocess.Popen, pgid: int) -> None:
         time.sleep(0.5)
     if _group_alive(pgid):
         os.killpg(pgid, signal.SIGKILL)
-    _say("Airflow stopped.")
-
-
-def _say(text: str) -> None:
-    with contextlib.suppress(OSError):
-        print(text, flush=True)
+    say("Airflow stopped.")
 
 
 def _group_alive(pgid: int) -> bool:

@@ -35,20 +35,19 @@ import pytest
 import yaml
 
 from pipelines.airflow_prod import (
-    HOST,
     POOL,
     WORKERS,
     Profile,
     binaries_missing,
     configure,
     free_port,
-    port_in_use,
     session_members,
     start,
     status,
     stop,
 )
 from pipelines.generate import generate
+from pipelines.local_processes import HOST, port_in_use
 from pipelines.settings import Settings
 from tests.e2e.test_airflow_dags import independent_daily
 from tests.e2e.test_generated_pipeline import reference_net
