@@ -30,7 +30,7 @@ import polars as pl
 from pipelines.ledger import insert_frame
 from pipelines.settings import Settings
 from pipelines.targets import Target, TargetsError, load_targets
-from pipelines.warehouse import transaction
+from pipelines.warehouse import has_tables, transaction
 
 AGGREGATE = "aggregate.sql"
 # Published marts, derived from the aggregates in this order (a model may read the ones before it).
@@ -210,7 +210,7 @@ def build_marts(con: duckdb.DuckDBPyConnection, settings: Settings, *, full: boo
                 fingerprint = _forecast_fingerprint(con, sql, settings)
                 con.execute("DELETE FROM audit.mart_state WHERE part = ?", [FORECAST_PART])
                 con.execute("INSERT INTO audit.mart_state VALUES (?, ?, ?)", [FORECAST_PART, fingerprint, now])
-                if not full and fingerprint == built_forecast and _has_tables(con, FORECAST_TABLES):
+                if not full and fingerprint == built_forecast and has_tables(con, "marts", *FORECAST_TABLES):
                     result["forecast"] = "unchanged"
                     continue
                 result["forecast"] = "built"
@@ -238,14 +238,6 @@ def _forecast_fingerprint(con: duckdb.DuckDBPyConnection, sql: str, settings: Se
                   (SELECT coalesce(sum(hash(year, new_year_date)), 0) FROM core.dim_chinese_new_year)::VARCHAR"""
     ).fetchall()
     return _fingerprint(sql, str(settings.forecast_seed), str(settings.forecast_sims), series, targets, holidays)
-
-
-def _has_tables(con: duckdb.DuckDBPyConnection, names: tuple[str, ...]) -> bool:
-    ((found,),) = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'marts' AND list_contains(?, table_name)",
-        [list(names)],
-    ).fetchall()
-    return int(found) == len(names)
 
 
 def invalidate(con: duckdb.DuckDBPyConnection) -> None:

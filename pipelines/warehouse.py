@@ -148,6 +148,15 @@ def session(
         con.close()
 
 
+def has_tables(con: duckdb.DuckDBPyConnection, schema: str, *names: str) -> bool:
+    """Whether every table ``schema.<name>`` exists in the open database (e.g. an older snapshot lacks newer ones)."""
+    ((found,),) = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND list_contains(?, table_name)",
+        [schema, list(names)],
+    ).fetchall()
+    return int(found) == len(set(names))
+
+
 def migrate(con: duckdb.DuckDBPyConnection, sql_dir: Path | None = None) -> list[Migration]:
     """Apply the migrations not yet recorded; return those applied now."""
     sql_dir = sql_dir or get_settings().sql_dir

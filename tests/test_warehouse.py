@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from pipelines.settings import Settings
-from pipelines.warehouse import MigrationError, WarehouseLocked, bootstrap, connect, migrate
+from pipelines.warehouse import MigrationError, WarehouseLocked, bootstrap, connect, has_tables, migrate
 
 
 def test_bootstrap_creates_layers_and_is_idempotent(settings: Settings) -> None:
@@ -77,3 +77,10 @@ def test_locked_warehouse_fails_clearly(settings: Settings) -> None:
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_has_tables_wants_every_one_named(con: duckdb.DuckDBPyConnection) -> None:
+    assert has_tables(con, "audit", "load_ledger", "schema_migrations")
+    assert not has_tables(con, "audit", "load_ledger", "no_such_table")
+    assert not has_tables(con, "marts", "load_ledger")  # the schema counts
+    assert has_tables(con, "core", "fx_rate", "fx_rate")  # a name twice is one table

@@ -36,15 +36,13 @@ def status_command() -> None:
     from rich.table import Table
 
     from pipelines.settings import get_settings
-    from pipelines.warehouse import discover_migrations, session
+    from pipelines.warehouse import discover_migrations, has_tables, session
 
     settings = get_settings()
     applied: dict[int, str] = {}
     if settings.warehouse_path.exists():
         with session(read_only=True) as con:
-            if con.execute(  # type: ignore[index]  # count(*): one row
-                "SELECT count(*) FROM duckdb_tables() WHERE schema_name='audit' AND table_name='schema_migrations'"
-            ).fetchone()[0]:
+            if has_tables(con, "audit", "schema_migrations"):
                 applied = {
                     v: str(t)
                     for v, t in con.execute("SELECT version, applied_at FROM audit.schema_migrations").fetchall()

@@ -105,16 +105,13 @@ def _refuse_loaded(target: Path) -> None:
     """Stop before overwriting a landing zone the warehouse has loaded files from."""
     from pipelines.errors import UserFacingError
     from pipelines.settings import get_settings
-    from pipelines.warehouse import session
+    from pipelines.warehouse import has_tables, session
 
     settings = get_settings()
     if target != settings.landing_dir or not settings.warehouse_path.exists() or not target.is_dir():
         return
     with session(read_only=True) as con:
-        tables = con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'audit' AND table_name = 'load_ledger'"
-        ).fetchall()
-        if not tables[0][0]:
+        if not has_tables(con, "audit", "load_ledger"):
             return
         paths = [r[0] for r in con.execute("SELECT path FROM audit.load_ledger WHERE status = 'loaded'").fetchall()]
     loaded = [p for p in paths if (target / p).is_file()]

@@ -12,6 +12,7 @@ import duckdb
 from pipelines.report.charts import monthly_chart, progress_chart
 from pipelines.report.format import day, eur
 from pipelines.targets import scope_label
+from pipelines.warehouse import has_tables
 
 TOP_N = 10
 TOP = (
@@ -131,19 +132,10 @@ def weight_coverage(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, int]]
     return {r["target_id"]: {"lines": r["lines"], "weighed": r["weighed"]} for r in found}
 
 
-def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    """Whether ``marts.<name>`` exists (a snapshot published before it was added has none)."""
-    return bool(
-        con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'marts' AND table_name = ?", [name]
-        ).fetchall()[0][0]
-    )
-
-
 def forecasts(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
     """Per target: its row of marts.export_forecast, the fan (day, P10, P50, P90), the back-test
     rows and their summary per horizon (coverage of the P10-P90 band, mean absolute errors)."""
-    if not _has_table(con, "export_forecast"):
+    if not has_tables(con, "marts", "export_forecast"):  # a snapshot published before the forecast
         return {}
     found = {r["target_id"]: r for r in rows(con, "SELECT * FROM marts.export_forecast")}
     for r in found.values():
