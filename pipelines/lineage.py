@@ -25,7 +25,7 @@ from openlineage.client.event_v2 import Dataset
 from openlineage.client.facet_v2 import DatasetFacet, column_lineage_dataset
 from openlineage.client.naming.dataset import LocalFileSystem
 
-from pipelines.quality.suites import RAW_TABLES, asset, suites_for
+from pipelines.quality.suites import FEEDS, asset, suites_for
 from pipelines.settings import Settings, get_settings
 from pipelines.snapshot import CURRENT
 
@@ -140,7 +140,7 @@ def step_tables(step: str, args: Sequence[Any], settings: Settings) -> tuple[tup
     if step == "quality_gate":
         return _gated(args[0]), GATE_OUTPUTS
     if step == "gate_pending":
-        return tuple(sorted({t for stage in RAW_TABLES for t in _gated(stage)})), GATE_OUTPUTS
+        return tuple(sorted({t for stage in FEEDS for t in _gated(stage)})), GATE_OUTPUTS
     if step == "refresh_marts":
         return mart_models(settings.sql_dir / "marts")
     if step == "publish_snapshot":
